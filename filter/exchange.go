@@ -1,0 +1,510 @@
+package filter
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// ErrFinished is returned by writes through an exchange's writer after the
+// request has finished (for example from a goroutine that outlived its
+// handler). Such writes go nowhere.
+var ErrFinished = errors.New("filter: write after the request finished")
+
+// Exchange is the per-request record that filters share. The first filter
+// that needs response state attaches it with [Begin]; every later filter
+// finds the same record and reuses it, instead of wrapping the writer or
+// calling r.WithContext again. An Exchange is pooled: it is valid from Begin
+// until the owner's [Owner.End] returns, and must not be kept after that.
+//
+// It holds the only ResponseWriter wrapper of a stack, the response status,
+// the bytes written, the start time, the mount point, typed annotations
+// (request id, user, session id, client IP, and any [Key]), hooks that run
+// just before the headers go out, and hooks that run when the response is
+// finished.
+//
+// The getters of a nil *Exchange return zero values, so
+// filter.From(r).RequestID() is safe when no filter attached one.
+//
+// An Exchange is not safe for concurrent use: like an http.ResponseWriter,
+// it belongs to the goroutine serving the request.
+type Exchange struct {
+	h     *handle
+	under http.ResponseWriter
+	req   *http.Request
+	start time.Time
+
+	status      int // final status; while committing, the status to send
+	written     int64
+	headersSent bool
+	committing  bool
+	hijacked    bool
+	panicVal    any
+
+	mount     string
+	requestID string
+	user      string
+	sessionID string
+	clientIP  netip.Addr
+
+	values []keyValue
+	before []func(*Exchange)
+	finish []func(*Exchange)
+
+	logger *slog.Logger
+	errw   io.Writer
+}
+
+type keyValue struct {
+	key any
+	val any
+}
+
+// handle is allocated once per attached request. It is both the context
+// value that carries the exchange and the base of the writer wrapper, so a
+// context or writer kept past the end of the request points to a dead
+// handle, never to a recycled exchange.
+type handle struct {
+	context.Context
+	x *Exchange
+	w http.ResponseWriter
+}
+
+type ctxKey struct{}
+
+// Value returns the handle itself for the exchange key and defers to the
+// parent context otherwise.
+func (h *handle) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return h
+	}
+	return h.Context.Value(key)
+}
+
+var exchangePool = sync.Pool{New: func() any { return new(Exchange) }}
+
+// Owner ends an exchange. [Begin] returns a live Owner only to the caller
+// that attached the exchange; the zero Owner's End does nothing. Defer End
+// right after Begin:
+//
+//	x, w, r, owner := filter.Begin(w, r)
+//	defer owner.End()
+type Owner struct{ x *Exchange }
+
+// Begin returns the request's exchange, attaching a new one when none is
+// there. When it attaches, it returns the wrapped writer and a request that
+// carries the exchange in its context (the stack's one r.WithContext), and a
+// live Owner; otherwise w and r come back unchanged with a zero Owner.
+func Begin(w http.ResponseWriter, r *http.Request) (*Exchange, http.ResponseWriter, *http.Request, Owner) {
+	if h, ok := r.Context().Value(ctxKey{}).(*handle); ok && h.x != nil {
+		return h.x, w, r, Owner{}
+	}
+	x := exchangePool.Get().(*Exchange)
+	h := &handle{Context: r.Context(), x: x, w: w}
+	x.h = h
+	x.under = w
+	x.start = time.Now()
+	r = r.WithContext(h)
+	x.req = r
+	return x, wrapWriter(h, w), r, Owner{x: x}
+}
+
+// From returns the exchange attached to r, or nil when there is none.
+func From(r *http.Request) *Exchange { return FromContext(r.Context()) }
+
+// FromContext returns the exchange carried by ctx, or nil when there is
+// none or its request has finished.
+func FromContext(ctx context.Context) *Exchange {
+	if h, ok := ctx.Value(ctxKey{}).(*handle); ok {
+		return h.x
+	}
+	return nil
+}
+
+// End finishes the exchange when o owns it: for an empty response it sends
+// the headers (running the before-headers hooks); it runs the finish hooks
+// in reverse order; it returns the exchange to the pool. When the handler
+// panicked, End sends no headers, lets the finish hooks see the value
+// through [Exchange.Panic], and panics again with the same value, so
+// net/http (or an outer recoverer) handles it as before.
+//
+// End must be called directly by defer.
+func (o Owner) End() {
+	x := o.x
+	if x == nil {
+		return
+	}
+	p := recover()
+	if p != nil {
+		x.panicVal = p
+	} else if !x.headersSent && !x.hijacked {
+		x.commit(http.StatusOK)
+		x.under.WriteHeader(x.status)
+	}
+	for n := len(x.finish); n > 0; n = len(x.finish) {
+		fn := x.finish[n-1]
+		x.finish[n-1] = nil
+		x.finish = x.finish[:n-1]
+		x.runHook("finish", fn)
+	}
+	x.release()
+	if p != nil {
+		panic(p)
+	}
+}
+
+func (x *Exchange) release() {
+	x.h.x = nil
+	clear(x.values)
+	clear(x.before)
+	clear(x.finish)
+	values, before, finish := x.values[:0], x.before[:0], x.finish[:0]
+	if cap(values) > 32 {
+		values = nil
+	}
+	if cap(before) > 32 {
+		before = nil
+	}
+	if cap(finish) > 32 {
+		finish = nil
+	}
+	*x = Exchange{values: values, before: before, finish: finish}
+	exchangePool.Put(x)
+}
+
+// runHook runs fn and contains a panic in it: the panic is logged with its
+// stack and published as "filter:hook:panic"; the caller goes on.
+func (x *Exchange) runHook(kind string, fn func(*Exchange)) {
+	defer func() {
+		if p := recover(); p != nil {
+			x.Logger().Error("filter: "+kind+" hook panicked",
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			DefaultHub.Publish("filter:hook:panic", x.req, p)
+		}
+	}()
+	fn(x)
+}
+
+// Request returns the request as it was when the exchange was attached.
+func (x *Exchange) Request() *http.Request {
+	if x == nil {
+		return nil
+	}
+	return x.req
+}
+
+// Start returns the time the exchange was attached.
+func (x *Exchange) Start() time.Time {
+	if x == nil {
+		return time.Time{}
+	}
+	return x.start
+}
+
+// Status returns the final status of the response: 0 until the headers are
+// out, then the status sent (200 when the app wrote without calling
+// WriteHeader). 1xx informational responses are not final, except 101.
+// Inside a before-headers hook it returns the status about to be sent.
+func (x *Exchange) Status() int {
+	if x == nil {
+		return 0
+	}
+	return x.status
+}
+
+// SetStatus changes the status about to be sent. It only has an effect
+// inside a before-headers hook (a session store that failed to save can turn
+// the response into a 500) and reports whether it did.
+func (x *Exchange) SetStatus(code int) bool {
+	if x == nil || !x.committing || code < 200 || code > 999 {
+		return false
+	}
+	x.status = code
+	return true
+}
+
+// Written returns the number of body bytes written so far.
+func (x *Exchange) Written() int64 {
+	if x == nil {
+		return 0
+	}
+	return x.written
+}
+
+// HeadersSent reports whether the final status line and headers have gone
+// out (or are going out: it is false inside before-headers hooks).
+func (x *Exchange) HeadersSent() bool { return x != nil && x.headersSent }
+
+// Hijacked reports whether the connection was hijacked.
+func (x *Exchange) Hijacked() bool { return x != nil && x.hijacked }
+
+// Panic returns the value the handler panicked with, for finish hooks; it is
+// nil when the handler returned normally or a filter inside recovered.
+func (x *Exchange) Panic() any {
+	if x == nil {
+		return nil
+	}
+	return x.panicVal
+}
+
+// Header returns the response header map of the underlying writer. Before
+// the headers are out (and inside before-headers hooks) changes to it are
+// sent.
+func (x *Exchange) Header() http.Header { return x.under.Header() }
+
+// OnHeaders registers fn to run once, just before the final status line and
+// headers go out: on the first WriteHeader with a final status, Write,
+// Flush or ReadFrom, or when the owner ends an empty response. Hooks run in
+// the order registered; a hook may change headers and, with
+// [Exchange.SetStatus], the status. A hook must not write the body. OnHeaders
+// reports false, and does not register fn, when the headers are already out.
+func (x *Exchange) OnHeaders(fn func(*Exchange)) bool {
+	if x.headersSent || x.hijacked {
+		return false
+	}
+	x.before = append(x.before, fn)
+	return true
+}
+
+// OnFinish registers fn to run once when the response is finished: when the
+// filter that attached the exchange returns, also when the handler panicked.
+// Finish hooks run in reverse order of registration (the outermost filter's
+// hook last). A panic in one is contained and reported, and the others
+// still run.
+func (x *Exchange) OnFinish(fn func(*Exchange)) {
+	x.finish = append(x.finish, fn)
+}
+
+// commit runs the before-headers hooks and marks the headers as sent. The
+// caller then writes the status to the underlying writer.
+func (x *Exchange) commit(code int) {
+	if x.committing {
+		// A hook wrote: the headers go out now, as they are.
+		x.status = code
+		x.headersSent = true
+		return
+	}
+	x.committing = true
+	x.status = code
+	for i := 0; i < len(x.before); i++ {
+		fn := x.before[i]
+		x.before[i] = nil
+		x.runHook("before-headers", fn)
+	}
+	x.before = x.before[:0]
+	x.committing = false
+	x.headersSent = true
+}
+
+func (x *Exchange) writeHeader(code int) {
+	if x.hijacked {
+		x.under.WriteHeader(code) // let net/http log the misuse
+		return
+	}
+	checkWriteHeaderCode(code)
+	if x.headersSent || (code < 200 && code != http.StatusSwitchingProtocols) {
+		x.under.WriteHeader(code)
+		return
+	}
+	if x.committing {
+		x.status = code
+		x.headersSent = true
+		x.under.WriteHeader(code)
+		return
+	}
+	x.commit(code)
+	x.under.WriteHeader(x.status)
+}
+
+// checkWriteHeaderCode panics as net/http does for a code it cannot send.
+func checkWriteHeaderCode(code int) {
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+}
+
+func (x *Exchange) ensureHeaders() {
+	if !x.headersSent {
+		x.commit(http.StatusOK)
+		x.under.WriteHeader(x.status)
+	}
+}
+
+func (x *Exchange) write(p []byte) (int, error) {
+	if x.hijacked {
+		return 0, http.ErrHijacked
+	}
+	x.ensureHeaders()
+	n, err := x.under.Write(p)
+	x.written += int64(n)
+	return n, err
+}
+
+func (x *Exchange) writeString(s string) (int, error) {
+	if x.hijacked {
+		return 0, http.ErrHijacked
+	}
+	x.ensureHeaders()
+	n, err := io.WriteString(x.under, s)
+	x.written += int64(n)
+	return n, err
+}
+
+func (x *Exchange) readFrom(src io.Reader) (int64, error) {
+	if x.hijacked {
+		return 0, http.ErrHijacked
+	}
+	x.ensureHeaders()
+	n, err := x.under.(io.ReaderFrom).ReadFrom(src)
+	x.written += n
+	return n, err
+}
+
+func (x *Exchange) flush() {
+	if x.hijacked {
+		return
+	}
+	x.ensureHeaders()
+	x.under.(http.Flusher).Flush()
+}
+
+func (x *Exchange) flushError() error {
+	if x.hijacked {
+		return http.ErrHijacked
+	}
+	x.ensureHeaders()
+	return http.NewResponseController(x.under).Flush()
+}
+
+func (x *Exchange) hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := x.under.(http.Hijacker).Hijack()
+	if err == nil {
+		x.hijacked = true
+	}
+	return conn, brw, err
+}
+
+// RequestID returns the request id annotation ("" when none).
+func (x *Exchange) RequestID() string {
+	if x == nil {
+		return ""
+	}
+	return x.requestID
+}
+
+// SetRequestID sets the request id annotation (the logging filter does).
+func (x *Exchange) SetRequestID(id string) { x.requestID = id }
+
+// User returns the authenticated user annotation ("" when none); WSAPI-style
+// apps see it as REMOTE_USER.
+func (x *Exchange) User() string {
+	if x == nil {
+		return ""
+	}
+	return x.user
+}
+
+// SetUser sets the authenticated user annotation (the auth filter does).
+func (x *Exchange) SetUser(name string) { x.user = name }
+
+// SessionID returns a loggable session identifier annotation ("" when none).
+// It is never the session token itself.
+func (x *Exchange) SessionID() string {
+	if x == nil {
+		return ""
+	}
+	return x.sessionID
+}
+
+// SetSessionID sets the session identifier annotation (the session filter
+// does, with an id that is safe to log).
+func (x *Exchange) SetSessionID(id string) { x.sessionID = id }
+
+// ClientIP returns the client IP chosen by a filter that knows the trusted
+// proxies (the logging filter), or the zero Addr when none chose one.
+func (x *Exchange) ClientIP() netip.Addr {
+	if x == nil {
+		return netip.Addr{}
+	}
+	return x.clientIP
+}
+
+// SetClientIP sets the client IP annotation.
+func (x *Exchange) SetClientIP(ip netip.Addr) { x.clientIP = ip }
+
+// Logger returns the logger for this request: the one set with SetLogger,
+// or slog.Default (standard error) when none was set.
+func (x *Exchange) Logger() *slog.Logger {
+	if x == nil || x.logger == nil {
+		return slog.Default()
+	}
+	return x.logger
+}
+
+// SetLogger sets the logger for this request; a logging filter sets one that
+// carries the request's fields. nil restores the default.
+func (x *Exchange) SetLogger(l *slog.Logger) { x.logger = l }
+
+// SetErrorWriter sets where [Env.Errors] writes for this request. nil
+// restores the default, which logs each line at error level through
+// [Exchange.Logger].
+func (x *Exchange) SetErrorWriter(w io.Writer) { x.errw = w }
+
+// Key is a typed annotation key for values that filters leave on an
+// exchange for other filters or the app, beyond the built-in annotations.
+// Keys are compared by identity: create each once, at package level.
+// Storing a pointer (or another pointer-shaped value) does not allocate.
+type Key[T any] struct{ name string }
+
+// NewKey returns a new key; name is for debugging only.
+func NewKey[T any](name string) *Key[T] { return &Key[T]{name: name} }
+
+// String returns the key's name.
+func (k *Key[T]) String() string { return k.name }
+
+// Get returns the value stored under k in x and whether there is one.
+func (k *Key[T]) Get(x *Exchange) (T, bool) {
+	if x != nil {
+		for _, kv := range x.values {
+			if kv.key == any(k) {
+				v, ok := kv.val.(T)
+				return v, ok
+			}
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// Set stores v under k in x, replacing any earlier value.
+func (k *Key[T]) Set(x *Exchange, v T) {
+	for i := range x.values {
+		if x.values[i].key == any(k) {
+			x.values[i].val = v
+			return
+		}
+	}
+	x.values = append(x.values, keyValue{key: k, val: v})
+}
+
+// Delete removes the value stored under k in x.
+func (k *Key[T]) Delete(x *Exchange) {
+	for i := range x.values {
+		if x.values[i].key == any(k) {
+			last := len(x.values) - 1
+			x.values[i] = x.values[last]
+			x.values[last] = keyValue{}
+			x.values = x.values[:last]
+			return
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package filter
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// MountPoint returns the mount point of r: the SCRIPT_NAME a WSAPI-style
+// app sees, "" or a path that starts with "/" and does not end with one.
+//
+// It is the deeper of two answers: the one set on r's exchange with
+// [Exchange.SetMountPoint] (by a launcher or a mux), and the one implied by
+// the router pattern that matched r (r.Pattern, which chi and net/http's
+// ServeMux set):
+//
+//   - a pattern ending in a catch-all ("/api/*" in chi, "/api/{rest...}"
+//     in ServeMux) mounts at the segments before it: under chi's
+//     r.Mount("/api", app), "/api/users/7" has mount point "/api";
+//   - a ServeMux subtree pattern "/api/" mounts at "/api";
+//   - a pattern without wildcards that equals the request path (chi's Mount
+//     answers "/api" itself with the pattern "/api") mounts at that path,
+//     as a CGI script at that path would be;
+//   - other patterns ("/users/{id}") imply no mount point.
+//
+// A mount point that is not a prefix of the request path, on a segment
+// boundary, is ignored.
+func MountPoint(r *http.Request) string {
+	path := requestPath(r)
+	explicit := ""
+	if x := From(r); x != nil && x.mount != "" && mountMatches(path, x.mount) {
+		explicit = x.mount
+	}
+	if r.Pattern == "" {
+		return explicit
+	}
+	if inferred := inferMount(r, path); len(inferred) > len(explicit) {
+		return inferred
+	}
+	return explicit
+}
+
+// MountPoint returns the mount point set on the exchange ("" when none).
+// Use the package function [MountPoint] to include what the router implies.
+func (x *Exchange) MountPoint() string {
+	if x == nil {
+		return ""
+	}
+	return x.mount
+}
+
+// SetMountPoint sets the mount point (SCRIPT_NAME) for the request, after
+// cleaning it with [CleanMountPoint]. A mux sets it before calling a mounted
+// app; launchers set it from the web server's SCRIPT_NAME.
+func (x *Exchange) SetMountPoint(mp string) { x.mount = CleanMountPoint(mp) }
+
+// CleanMountPoint returns mp in the form a mount point takes: "" for the
+// root, otherwise starting with "/" and not ending with "/". It does not
+// resolve "." or ".." segments.
+func CleanMountPoint(mp string) string {
+	mp = strings.TrimRight(mp, "/")
+	if mp != "" && mp[0] != '/' {
+		mp = "/" + mp
+	}
+	return mp
+}
+
+// requestPath is the path that SCRIPT_NAME + PATH_INFO add up to: r.URL.Path,
+// made absolute when it is not ("*" of OPTIONS * becomes "/*").
+func requestPath(r *http.Request) string {
+	if r.URL == nil {
+		return ""
+	}
+	p := r.URL.Path
+	if p != "" && p[0] != '/' {
+		p = "/" + p
+	}
+	return p
+}
+
+// mountMatches reports whether mp is a prefix of path on a segment boundary.
+func mountMatches(path, mp string) bool {
+	return strings.HasPrefix(path, mp) && (len(path) == len(mp) || path[len(mp)] == '/')
+}
+
+// splitPath divides path into SCRIPT_NAME and PATH_INFO at mp.
+func splitPath(path, mp string) (script, info string) {
+	if mp == "" || !mountMatches(path, mp) {
+		return "", path
+	}
+	return mp, path[len(mp):]
+}
+
+// inferMount returns the mount point implied by r.Pattern, or "".
+func inferMount(r *http.Request, path string) string {
+	pat := r.Pattern
+	// A ServeMux pattern may start with a method and a host.
+	i := strings.IndexByte(pat, '/')
+	if i < 0 {
+		return ""
+	}
+	pat = pat[i:]
+	var prefix string
+	switch {
+	case strings.HasSuffix(pat, "/*"): // chi catch-all, and chi's Mount
+		prefix = pat[:len(pat)-2]
+	case strings.HasSuffix(pat, "...}"): // ServeMux "/a/{rest...}"
+		j := strings.LastIndex(pat, "/{")
+		if j < 0 {
+			return ""
+		}
+		prefix = pat[:j]
+	case strings.HasSuffix(pat, "/"): // ServeMux subtree "/a/"
+		prefix = pat[:len(pat)-1]
+	case strings.ContainsAny(pat, "{*"):
+		return ""
+	default: // a literal pattern, such as chi's Mount answering "/api"
+		if strings.TrimSuffix(path, "/") != pat {
+			return ""
+		}
+		return CleanMountPoint(pat)
+	}
+	if prefix == "" {
+		return ""
+	}
+	return firstSegments(r, path, strings.Count(prefix, "/"))
+}
+
+// firstSegments returns the first n segments of the request path. Segments
+// are counted on the escaped path, so an encoded slash (%2F) stays inside
+// its segment, as routers that match on the escaped path see it.
+func firstSegments(r *http.Request, path string, n int) string {
+	p := path
+	raw := r.URL.RawPath != ""
+	if raw {
+		p = r.URL.EscapedPath()
+	}
+	if p == "" || p[0] != '/' {
+		return ""
+	}
+	end := 0
+	for k := 0; k < n; k++ {
+		j := strings.IndexByte(p[end+1:], '/')
+		if j < 0 {
+			end = len(p)
+			break
+		}
+		end += 1 + j
+	}
+	mp := p[:end]
+	if raw {
+		var err error
+		if mp, err = url.PathUnescape(mp); err != nil {
+			return ""
+		}
+	}
+	mp = CleanMountPoint(mp)
+	if !mountMatches(path, mp) {
+		return ""
+	}
+	return mp
+}

@@ -1,0 +1,3 @@
+module github.com/wsapi-go/wsapi
+
+go 1.25.0
