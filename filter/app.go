@@ -131,32 +131,45 @@ func (f AppFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !bodyAllowed {
 		return
 	}
+	// The Env, allocated anyway, carries the writer, so the yield function
+	// is one method value rather than a closure and its moved state.
+	env.w = w
 	switch body.kind {
 	case bodyChunks:
-		for chunk := range body.chunks {
-			if len(chunk) == 0 {
-				continue
-			}
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-			if flushChunk(w) != nil {
-				return
-			}
-		}
+		body.chunks(env.yieldBytes)
 	case bodyTextChunks:
-		for chunk := range body.texts {
-			if chunk == "" {
-				continue
-			}
-			if _, err := io.WriteString(w, chunk); err != nil {
-				return
-			}
-			if flushChunk(w) != nil {
-				return
-			}
-		}
+		body.texts(env.yieldText)
 	}
+	env.w = nil
+}
+
+// yieldBytes writes and flushes one chunk of a streamed body; it returns
+// false, stopping the iterator, when the client has gone.
+func (e *Env) yieldBytes(chunk []byte) bool {
+	if e.w == nil {
+		return false // called after the body finished
+	}
+	if len(chunk) == 0 {
+		return true
+	}
+	if _, err := e.w.Write(chunk); err != nil {
+		return false
+	}
+	return flushChunk(e.w) == nil
+}
+
+// yieldText is yieldBytes for a string chunk.
+func (e *Env) yieldText(chunk string) bool {
+	if e.w == nil {
+		return false
+	}
+	if chunk == "" {
+		return true
+	}
+	if _, err := io.WriteString(e.w, chunk); err != nil {
+		return false
+	}
+	return flushChunk(e.w) == nil
 }
 
 // flushChunk flushes w when it can; a writer that cannot flush is not an

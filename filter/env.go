@@ -43,6 +43,7 @@ type Env struct {
 	script string
 	info   string
 	errs   io.Writer
+	w      http.ResponseWriter // while an AppFunc streams its body
 }
 
 // NewEnv returns the Env of r.
