@@ -57,10 +57,10 @@ func BenchmarkPassThrough(b *testing.B) {
 	}
 }
 
-type benchKey struct{ n int }
+type benchKey struct{ name string }
 
 var annotation = filter.NewKey[*benchKey]("bench")
-var benchValue = &benchKey{}
+var benchValue = &benchKey{name: "bench"}
 
 func stampHeader(x *filter.Exchange) { x.Header()["X-Stamp"] = stamp }
 
