@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,21 +75,64 @@ type keyValue struct {
 // value that carries the exchange and the base of the writer wrapper, so a
 // context or writer kept past the end of the request points to a dead
 // handle, never to a recycled exchange.
+//
+// x is atomic because goroutines started by the handler may look up
+// context values while the owner ends the request.
 type handle struct {
 	context.Context
-	x *Exchange
+	x atomic.Pointer[Exchange]
 	w http.ResponseWriter
+
+	// Context values set with Exchange.SetContextValue. They live here,
+	// not in the pooled exchange, so a context kept after the request still
+	// answers what it answered during it.
+	vals  [2]keyValue
+	nvals int
+	more  []keyValue
 }
 
 type ctxKey struct{}
 
-// Value returns the handle itself for the exchange key and defers to the
-// parent context otherwise.
+// Value returns the handle itself for the exchange key, a value set with
+// Exchange.SetContextValue for its key, and defers to the parent context
+// otherwise.
 func (h *handle) Value(key any) any {
 	if _, ok := key.(ctxKey); ok {
 		return h
 	}
+	for i := 0; i < h.nvals; i++ {
+		if h.vals[i].key == key {
+			return h.vals[i].val
+		}
+	}
+	for _, kv := range h.more {
+		if kv.key == key {
+			return kv.val
+		}
+	}
 	return h.Context.Value(key)
+}
+
+// setValue records a context value; see Exchange.SetContextValue.
+func (h *handle) setValue(key, val any) {
+	for i := 0; i < h.nvals; i++ {
+		if h.vals[i].key == key {
+			h.vals[i].val = val
+			return
+		}
+	}
+	for i := range h.more {
+		if h.more[i].key == key {
+			h.more[i].val = val
+			return
+		}
+	}
+	if h.nvals < len(h.vals) {
+		h.vals[h.nvals] = keyValue{key, val}
+		h.nvals++
+		return
+	}
+	h.more = append(h.more, keyValue{key, val})
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(Exchange) }}
@@ -105,11 +150,14 @@ type Owner struct{ x *Exchange }
 // carries the exchange in its context (the stack's one r.WithContext), and a
 // live Owner; otherwise w and r come back unchanged with a zero Owner.
 func Begin(w http.ResponseWriter, r *http.Request) (*Exchange, http.ResponseWriter, *http.Request, Owner) {
-	if h, ok := r.Context().Value(ctxKey{}).(*handle); ok && h.x != nil {
-		return h.x, w, r, Owner{}
+	if h, ok := r.Context().Value(ctxKey{}).(*handle); ok {
+		if x := h.x.Load(); x != nil {
+			return x, w, r, Owner{}
+		}
 	}
 	x := exchangePool.Get().(*Exchange)
-	h := &handle{Context: r.Context(), x: x, w: w}
+	h := &handle{Context: r.Context(), w: w}
+	h.x.Store(x)
 	x.h = h
 	x.under = w
 	x.start = time.Now()
@@ -125,7 +173,7 @@ func From(r *http.Request) *Exchange { return FromContext(r.Context()) }
 // none or its request has finished.
 func FromContext(ctx context.Context) *Exchange {
 	if h, ok := ctx.Value(ctxKey{}).(*handle); ok {
-		return h.x
+		return h.x.Load()
 	}
 	return nil
 }
@@ -163,7 +211,7 @@ func (o Owner) End() {
 }
 
 func (x *Exchange) release() {
-	x.h.x = nil
+	x.h.x.Store(nil)
 	clear(x.values)
 	clear(x.before)
 	clear(x.finish)
@@ -458,6 +506,22 @@ func (x *Exchange) SetLogger(l *slog.Logger) { x.logger = l }
 // restores the default, which logs each line at error level through
 // [Exchange.Logger].
 func (x *Exchange) SetErrorWriter(w io.Writer) { x.errw = w }
+
+// SetContextValue makes the request's context answer key with val from now
+// on, without a new context or request: ctx.Value(key) returns val for the
+// context of every request derived from the one the exchange was attached
+// to. It is how a filter offers a value that code reads with a library's
+// own accessor (the logging filter makes zerolog.Ctx(r.Context()) return
+// the request's logger) at no per-request allocation.
+//
+// Set values before the context reaches other goroutines. key must be
+// comparable, as for context.WithValue; SetContextValue panics otherwise.
+func (x *Exchange) SetContextValue(key, val any) {
+	if key == nil || !reflect.TypeOf(key).Comparable() {
+		panic("filter: SetContextValue key must be comparable and not nil")
+	}
+	x.h.setValue(key, val)
+}
 
 // Key is a typed annotation key for values that filters leave on an
 // exchange for other filters or the app, beyond the built-in annotations.

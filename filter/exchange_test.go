@@ -542,3 +542,73 @@ func TestConcurrentRequestsShareNothing(t *testing.T) {
 		t.Errorf("served %d requests, want 50", len(log))
 	}
 }
+
+type ctxTestKey struct{ name string }
+
+func TestSetContextValueAnswersWithoutANewContext(t *testing.T) {
+	var kept context.Context
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, r, owner := filter.Begin(w, r)
+		defer owner.End()
+		before := r.Context()
+		for i := 0; i < 4; i++ { // past the inline slots
+			x.SetContextValue(ctxTestKey{string(rune('a' + i))}, i)
+		}
+		x.SetContextValue(ctxTestKey{"a"}, 10) // replaces
+		derived, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		for i, want := range []int{10, 1, 2, 3} {
+			k := ctxTestKey{string(rune('a' + i))}
+			if got := before.Value(k); got != want {
+				t.Errorf("Value(%v) = %v, want %d", k, got, want)
+			}
+			if got := derived.Value(k); got != want {
+				t.Errorf("derived Value(%v) = %v, want %d", k, got, want)
+			}
+		}
+		if before.Value(ctxTestKey{"z"}) != nil {
+			t.Error("an unknown key must fall through to the parent")
+		}
+		kept = r.Context()
+	})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if kept.Value(ctxTestKey{"b"}) != 1 {
+		t.Error("a context kept after the request must still answer its values")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a non-comparable key must panic")
+		}
+	}()
+	h2 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, _, owner := filter.Begin(w, r)
+		defer owner.End()
+		x.SetContextValue([]int{1}, 1)
+	})
+	h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+}
+
+func TestContextLookupsFromOtherGoroutinesDoNotRaceTheEnd(t *testing.T) {
+	var wg sync.WaitGroup
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, r, owner := filter.Begin(w, r)
+		defer owner.End()
+		x.SetContextValue(ctxTestKey{"k"}, "v")
+		ctx := r.Context()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 100; i++ {
+				_ = filter.FromContext(ctx) // an atomic load; the exchange itself belongs to the handler
+				if ctx.Value(ctxTestKey{"k"}) != "v" {
+					t.Error("value lost")
+					return
+				}
+			}
+		}()
+	})
+	for i := 0; i < 20; i++ {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	}
+	wg.Wait()
+}

@@ -19,7 +19,7 @@ func (h *handle) Header() http.Header { return h.w.Header() }
 
 // Write writes the body, sending the headers first when they are not out.
 func (h *handle) Write(p []byte) (int, error) {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		return x.write(p)
 	}
 	return 0, ErrFinished
@@ -28,7 +28,7 @@ func (h *handle) Write(p []byte) (int, error) {
 // WriteString writes s without converting it to a byte slice when the
 // underlying writer can do the same.
 func (h *handle) WriteString(s string) (int, error) {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		return x.writeString(s)
 	}
 	return 0, ErrFinished
@@ -37,7 +37,7 @@ func (h *handle) WriteString(s string) (int, error) {
 // WriteHeader sends the status line and headers, running the before-headers
 // hooks first. 1xx informational codes (but 101) pass straight through.
 func (h *handle) WriteHeader(code int) {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		x.writeHeader(code)
 	}
 }
@@ -46,7 +46,7 @@ func (h *handle) WriteHeader(code int) {
 // Flush runs the before-headers hooks too; it returns
 // http.ErrNotSupported when nothing below can flush.
 func (h *handle) FlushError() error {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		return x.flushError()
 	}
 	return ErrFinished
@@ -56,20 +56,20 @@ func (h *handle) FlushError() error {
 func (h *handle) Unwrap() http.ResponseWriter { return h.w }
 
 func (h *handle) flush() {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		x.flush()
 	}
 }
 
 func (h *handle) readFrom(src io.Reader) (int64, error) {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		return x.readFrom(src)
 	}
 	return 0, ErrFinished
 }
 
 func (h *handle) hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if x := h.x; x != nil {
+	if x := h.x.Load(); x != nil {
 		return x.hijack()
 	}
 	return nil, nil, ErrFinished
