@@ -180,13 +180,40 @@ func (e *Env) Lookup(name string) (string, bool) {
 		return r.Host, r.Host != ""
 	}
 	if rest, ok := strings.CutPrefix(name, "HTTP_"); ok {
-		for k, vv := range r.Header {
-			if len(vv) > 0 && cgiHeaderMatches(k, rest) {
-				return joinHeader(k, vv), true
-			}
-		}
+		return lookupHeader(r.Header, rest)
 	}
 	return "", false
+}
+
+// lookupHeader returns the value of the header whose HTTP_* name is
+// "HTTP_"+rest. A header map filled by hand may spell one name several ways
+// ("Cookie" and "cookie"); their values are joined, in key order.
+func lookupHeader(h http.Header, rest string) (string, bool) {
+	var first string
+	var others []string
+	for k, vv := range h {
+		if len(vv) == 0 || !cgiHeaderMatches(k, rest) {
+			continue
+		}
+		if first == "" {
+			first = k
+		} else {
+			others = append(others, k)
+		}
+	}
+	if first == "" {
+		return "", false
+	}
+	if others == nil {
+		return joinHeader(first, h[first]), true
+	}
+	keys := append(others, first)
+	slices.Sort(keys)
+	var vals []string
+	for _, k := range keys {
+		vals = append(vals, h[k]...)
+	}
+	return joinHeader(first, vals), true
 }
 
 // All yields every metavariable that is set: the CGI ones first, in a fixed
@@ -198,21 +225,44 @@ func (e *Env) All() iter.Seq2[string, string] {
 				return
 			}
 		}
-		type kv struct{ k, v string }
+		type kv struct{ name, key string }
 		var hs []kv
-		if e.r.Host != "" {
-			hs = append(hs, kv{"HTTP_HOST", e.r.Host})
-		}
 		for k, vv := range e.r.Header {
-			if name, ok := cgiHeaderName(k); ok && len(vv) > 0 && name != "HTTP_HOST" {
-				hs = append(hs, kv{name, joinHeader(k, vv)})
+			if name, ok := cgiHeaderName(k); ok && len(vv) > 0 {
+				hs = append(hs, kv{name, k})
 			}
 		}
-		slices.SortFunc(hs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
-		for _, h := range hs {
-			if !yield(h.k, h.v) {
+		slices.SortFunc(hs, func(a, b kv) int {
+			if c := strings.Compare(a.name, b.name); c != 0 {
+				return c
+			}
+			return strings.Compare(a.key, b.key)
+		})
+		host := e.r.Host
+		for i := 0; i < len(hs); {
+			j := i + 1
+			var v string
+			if j < len(hs) && hs[j].name == hs[i].name {
+				v, _ = lookupHeader(e.r.Header, hs[i].name[len("HTTP_"):])
+				for j < len(hs) && hs[j].name == hs[i].name {
+					j++
+				}
+			} else {
+				v = joinHeader(hs[i].key, e.r.Header[hs[i].key])
+			}
+			if host != "" && hs[i].name > "HTTP_HOST" {
+				if !yield("HTTP_HOST", host) {
+					return
+				}
+				host = ""
+			}
+			if !yield(hs[i].name, v) {
 				return
 			}
+			i = j
+		}
+		if host != "" {
+			yield("HTTP_HOST", host)
 		}
 	}
 }

@@ -48,10 +48,13 @@ var DefaultHub = new(Hub)
 
 // Subscribe calls fn for every event published on topic or below it. The
 // returned function cancels the subscription; calling it more than once is
-// harmless.
+// harmless. Subscribing to a nil *Hub does nothing.
 func (h *Hub) Subscribe(topic string, fn func(Event)) (cancel func()) {
 	if fn == nil {
 		panic("filter: Hub.Subscribe with a nil function")
+	}
+	if h == nil {
+		return func() {}
 	}
 	s := &subscriber{fn: fn}
 	h.update(func(m map[string][]*subscriber) {

@@ -71,17 +71,18 @@ type keyValue struct {
 	val any
 }
 
-// handle is allocated once per attached request. It is both the context
-// value that carries the exchange and the base of the writer wrapper, so a
-// context or writer kept past the end of the request points to a dead
-// handle, never to a recycled exchange.
+// handle is allocated once per attached request. It holds the context
+// that carries the exchange and is the base of the writer wrapper, so a
+// context or writer used after the owner's End points to a dead handle,
+// never to a recycled exchange. (Using the writer while the handler
+// returns, from another goroutine, is a data race, as it is in net/http.)
 //
 // x is atomic because goroutines started by the handler may look up
 // context values while the owner ends the request.
 type handle struct {
-	context.Context
-	x atomic.Pointer[Exchange]
-	w http.ResponseWriter
+	ctx handleCtx // the request's context; &ctx is what Begin attaches
+	x   atomic.Pointer[Exchange]
+	w   http.ResponseWriter
 
 	// Context values set with Exchange.SetContextValue. They live here,
 	// not in the pooled exchange, so a context kept after the request still
@@ -91,12 +92,22 @@ type handle struct {
 	more  []keyValue
 }
 
+// handleCtx is the context that carries a handle. It is a field of the
+// handle (one allocation for both) rather than embedded in it, so that the
+// writer wrappers, which embed *handle, do not get Deadline, Done, Err and
+// Value and pass for a context.Context.
+type handleCtx struct {
+	context.Context
+	h *handle
+}
+
 type ctxKey struct{}
 
-// Value returns the handle itself for the exchange key, a value set with
+// Value returns the handle for the exchange key, a value set with
 // Exchange.SetContextValue for its key, and defers to the parent context
 // otherwise.
-func (h *handle) Value(key any) any {
+func (c *handleCtx) Value(key any) any {
+	h := c.h
 	if _, ok := key.(ctxKey); ok {
 		return h
 	}
@@ -110,7 +121,7 @@ func (h *handle) Value(key any) any {
 			return kv.val
 		}
 	}
-	return h.Context.Value(key)
+	return c.Context.Value(key)
 }
 
 // setValue records a context value; see Exchange.SetContextValue.
@@ -156,12 +167,13 @@ func Begin(w http.ResponseWriter, r *http.Request) (*Exchange, http.ResponseWrit
 		}
 	}
 	x := exchangePool.Get().(*Exchange)
-	h := &handle{Context: r.Context(), w: w}
+	h := &handle{w: w}
+	h.ctx = handleCtx{Context: r.Context(), h: h}
 	h.x.Store(x)
 	x.h = h
 	x.under = w
 	x.start = time.Now()
-	r = r.WithContext(h)
+	r = r.WithContext(&h.ctx)
 	x.req = r
 	return x, wrapWriter(h, w), r, Owner{x: x}
 }
@@ -196,7 +208,6 @@ func (o Owner) End() {
 		x.panicVal = p
 	} else if !x.headersSent && !x.hijacked {
 		x.commit(http.StatusOK)
-		x.under.WriteHeader(x.status)
 	}
 	for n := len(x.finish); n > 0; n = len(x.finish) {
 		fn := x.finish[n-1]
@@ -332,13 +343,14 @@ func (x *Exchange) OnFinish(fn func(*Exchange)) {
 	x.finish = append(x.finish, fn)
 }
 
-// commit runs the before-headers hooks and marks the headers as sent. The
-// caller then writes the status to the underlying writer.
+// commit runs the before-headers hooks, then sends the status and the
+// headers to the underlying writer, once.
 func (x *Exchange) commit(code int) {
 	if x.committing {
-		// A hook wrote: the headers go out now, as they are.
-		x.status = code
+		// A hook wrote: the headers go out now, as they are, with the
+		// status about to be sent; the outer commit sends nothing more.
 		x.headersSent = true
+		x.under.WriteHeader(x.status)
 		return
 	}
 	x.committing = true
@@ -350,7 +362,10 @@ func (x *Exchange) commit(code int) {
 	}
 	x.before = x.before[:0]
 	x.committing = false
-	x.headersSent = true
+	if !x.headersSent {
+		x.headersSent = true
+		x.under.WriteHeader(x.status)
+	}
 }
 
 func (x *Exchange) writeHeader(code int) {
@@ -364,13 +379,9 @@ func (x *Exchange) writeHeader(code int) {
 		return
 	}
 	if x.committing {
-		x.status = code
-		x.headersSent = true
-		x.under.WriteHeader(code)
-		return
+		x.status = code // a hook sends its own status, now
 	}
 	x.commit(code)
-	x.under.WriteHeader(x.status)
 }
 
 // checkWriteHeaderCode panics as net/http does for a code it cannot send.
@@ -383,7 +394,6 @@ func checkWriteHeaderCode(code int) {
 func (x *Exchange) ensureHeaders() {
 	if !x.headersSent {
 		x.commit(http.StatusOK)
-		x.under.WriteHeader(x.status)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -611,4 +612,50 @@ func TestContextLookupsFromOtherGoroutinesDoNotRaceTheEnd(t *testing.T) {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}
 	wg.Wait()
+}
+
+// countingWriter counts the WriteHeader calls that reach it.
+type countingWriter struct {
+	plainWriter
+	codes []int
+}
+
+func (c *countingWriter) WriteHeader(code int) { c.codes = append(c.codes, code) }
+
+func TestAHookThatWritesSendsThePendingStatusOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		hook func(x *filter.Exchange, w http.ResponseWriter)
+		want string
+	}{
+		{"a hook that writes the body", func(_ *filter.Exchange, w http.ResponseWriter) { w.Write([]byte("oops")) }, "[404]"},
+		{"a hook that sends its own status", func(_ *filter.Exchange, w http.ResponseWriter) { w.WriteHeader(500) }, "[500]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			under := &countingWriter{plainWriter: plainWriter{h: http.Header{}}}
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				x, w, _, owner := filter.Begin(w, r)
+				defer owner.End()
+				x.OnHeaders(func(x *filter.Exchange) { tt.hook(x, w) })
+				w.WriteHeader(404)
+				w.Write([]byte("body"))
+			})
+			h.ServeHTTP(under, httptest.NewRequest("GET", "/", nil))
+			if got := fmt.Sprint(under.codes); got != tt.want {
+				t.Errorf("WriteHeader calls below the exchange: %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTheWriterIsNotAContext(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, w, _, owner := filter.Begin(w, r)
+		defer owner.End()
+		if _, ok := w.(context.Context); ok {
+			t.Error("the wrapped writer must not pass for a context.Context")
+		}
+	})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }

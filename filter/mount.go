@@ -18,11 +18,13 @@ import (
 //     in ServeMux) mounts at the segments before it: under chi's
 //     r.Mount("/api", app), "/api/users/7" has mount point "/api";
 //   - a ServeMux subtree pattern "/api/" mounts at "/api";
-//   - a pattern without wildcards that equals the request path (chi's Mount
-//     answers "/api" itself with the pattern "/api") mounts at that path,
-//     as a CGI script at that path would be;
-//   - other patterns ("/users/{id}") imply no mount point.
+//   - an exact route mounts at the whole path, as a CGI script at that path
+//     would be: chi's Mount answers "/api" itself with the pattern "/api",
+//     and a route "/users/{id}" is a script at "/users/7".
 //
+// The pattern must describe the path: its literal segments must equal the
+// path's, and a {parameter} stands for one segment. Behind http.StripPrefix
+// the path no longer matches the pattern, and no mount point is implied.
 // A mount point that is not a prefix of the request path, on a segment
 // boundary, is ignored.
 func MountPoint(r *http.Request) string {
@@ -31,7 +33,7 @@ func MountPoint(r *http.Request) string {
 	if x := From(r); x != nil && x.mount != "" && mountMatches(path, x.mount) {
 		explicit = x.mount
 	}
-	if r.Pattern == "" {
+	if r.Pattern == "" || r.URL == nil {
 		return explicit
 	}
 	if inferred := inferMount(r, path); len(inferred) > len(explicit) {
@@ -100,7 +102,7 @@ func inferMount(r *http.Request, path string) string {
 		return ""
 	}
 	pat = pat[i:]
-	var prefix string
+	prefix, exact := pat, false
 	switch {
 	case strings.HasSuffix(pat, "/*"): // chi catch-all, and chi's Mount
 		prefix = pat[:len(pat)-2]
@@ -112,51 +114,82 @@ func inferMount(r *http.Request, path string) string {
 		prefix = pat[:j]
 	case strings.HasSuffix(pat, "/"): // ServeMux subtree "/a/"
 		prefix = pat[:len(pat)-1]
-	case strings.ContainsAny(pat, "{*"):
-		return ""
-	default: // a literal pattern, such as chi's Mount answering "/api"
-		if strings.TrimSuffix(path, "/") != pat {
-			return ""
-		}
-		return CleanMountPoint(pat)
+	default: // an exact route, such as chi's Mount answering "/api" itself
+		exact = true
 	}
 	if prefix == "" {
 		return ""
 	}
-	return firstSegments(r, path, strings.Count(prefix, "/"))
+	mp, rest, ok := matchSegments(r, path, prefix)
+	if !ok || exact && rest != "" && rest != "/" {
+		return ""
+	}
+	return mp
 }
 
-// firstSegments returns the first n segments of the request path. Segments
-// are counted on the escaped path, so an encoded slash (%2F) stays inside
-// its segment, as routers that match on the escaped path see it.
-func firstSegments(r *http.Request, path string, n int) string {
+// matchSegments matches the segments of prefix, a pattern without its
+// trailing wildcard, against the start of the request path: a literal
+// segment must be equal, a segment with a {parameter} matches any one. It
+// returns the matched part of the path as a mount point, and the rest.
+// Segments are compared on the escaped path when the request has one, so an
+// encoded slash (%2F) stays inside its segment, as routers that match on the
+// escaped path see it. A router that changed the path after matching (such
+// as http.StripPrefix) leaves a pattern that no longer matches: no mount.
+func matchSegments(r *http.Request, path, prefix string) (mp, rest string, ok bool) {
+	if r.URL == nil {
+		return "", "", false
+	}
 	p := path
 	raw := r.URL.RawPath != ""
 	if raw {
 		p = r.URL.EscapedPath()
 	}
-	if p == "" || p[0] != '/' {
-		return ""
+	if p == "" || p[0] != '/' || prefix[0] != '/' {
+		return "", "", false
 	}
 	end := 0
-	for k := 0; k < n; k++ {
-		j := strings.IndexByte(p[end+1:], '/')
-		if j < 0 {
-			end = len(p)
-			break
+	for pats, more := prefix[1:], true; more; {
+		var lit string
+		lit, pats, more = strings.Cut(pats, "/")
+		if end >= len(p) {
+			return "", "", false // the path has fewer segments than the pattern
 		}
-		end += 1 + j
+		next := len(p)
+		if j := strings.IndexByte(p[end+1:], '/'); j >= 0 {
+			next = end + 1 + j
+		}
+		if !strings.ContainsAny(lit, "{}*") && !segmentEqual(p[end+1:next], lit, raw) {
+			return "", "", false
+		}
+		end = next
 	}
-	mp := p[:end]
+	mp, rest = p[:end], p[end:]
 	if raw {
 		var err error
 		if mp, err = url.PathUnescape(mp); err != nil {
-			return ""
+			return "", "", false
 		}
 	}
 	mp = CleanMountPoint(mp)
 	if !mountMatches(path, mp) {
-		return ""
+		return "", "", false
 	}
-	return mp
+	return mp, rest, true
+}
+
+// segmentEqual compares a path segment with a literal pattern segment,
+// unescaping the segment when it comes from the escaped path.
+func segmentEqual(seg, lit string, escaped bool) bool {
+	if seg == lit {
+		return true
+	}
+	if !escaped && !strings.Contains(lit, "%") {
+		return false
+	}
+	us, err1 := url.PathUnescape(seg)
+	ul, err2 := url.PathUnescape(lit)
+	if !escaped {
+		us, err1 = seg, nil
+	}
+	return err1 == nil && err2 == nil && us == ul
 }
