@@ -14,6 +14,7 @@ import (
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
 )
 
 // tag is a filter that records its name on the way in and out.
@@ -48,9 +49,11 @@ var (
 	authFilter    = service{name: "auth", needs: []filter.Need{{Service: "session", Hint: "session.New(store) from filters/session"}}}
 )
 
-func serve(h http.Handler, target string) *httptest.ResponseRecorder {
+// serve runs one GET request through h under filtertest.Lint.
+func serve(t *testing.T, h http.Handler, target string) *httptest.ResponseRecorder {
+	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+	filtertest.NewLint(t).Wrap(h).ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
 	return rec
 }
 
@@ -58,7 +61,7 @@ func TestTheFirstFilterIsTheOutermost(t *testing.T) {
 	var log []string
 	s := wsapi.New(tag{"a", &log}, tag{"b", &log}).Append(tag{"c", &log})
 	h := s.ThenFunc(func(w http.ResponseWriter, r *http.Request) { log = append(log, "app") })
-	serve(h, "/")
+	serve(t, h, "/")
 	if got := strings.Join(log, " "); got != ">a >b >c app <c <b <a" {
 		t.Errorf("order: %s", got)
 	}
@@ -108,7 +111,7 @@ func TestStacksNestAndListFlat(t *testing.T) {
 	if got := (wsapi.Stack{}).String(); got != "(empty stack)" {
 		t.Errorf("empty String = %s", got)
 	}
-	serve(outer.ThenFunc(func(http.ResponseWriter, *http.Request) {}), "/")
+	serve(t, outer.ThenFunc(func(http.ResponseWriter, *http.Request) {}), "/")
 	if got := strings.Join(log, ""); got != ">a>b>c>b>c>d<d<c<b<c<b<a" {
 		t.Errorf("order: %s", got)
 	}
@@ -116,7 +119,7 @@ func TestStacksNestAndListFlat(t *testing.T) {
 
 func TestAnEmptyStackReturnsTheApp(t *testing.T) {
 	app := http.NotFoundHandler()
-	if h := (wsapi.Stack{}).Then(app); h == nil || serve(h, "/").Code != 404 {
+	if h := (wsapi.Stack{}).Then(app); h == nil || serve(t, h, "/").Code != 404 {
 		t.Error("an empty stack must serve the app itself")
 	}
 }
@@ -231,7 +234,7 @@ func TestAStackMountsOnChi(t *testing.T) {
 	sub.Use(stack.Wrap)
 	sub.Mount("/v1", where)
 	r.Mount("/deep", sub)
-	srv := httptest.NewServer(r)
+	srv := httptest.NewServer(filtertest.NewLint(t).Wrap(r))
 	defer srv.Close()
 
 	tests := []struct{ path, want string }{
@@ -262,7 +265,7 @@ func TestWithLoggerTakesTheAppsErrorStream(t *testing.T) {
 		return 200, nil, filter.Text("ok")
 	})
 	h := wsapi.New(exchanger).WithLogger(l).Then(app)
-	if rec := serve(h, "/x"); rec.Body.String() != "ok" {
+	if rec := serve(t, h, "/x"); rec.Body.String() != "ok" {
 		t.Fatalf("body %q", rec.Body.String())
 	}
 	out := buf.String()

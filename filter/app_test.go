@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
 )
 
 // eventWriter records the order of header, write and flush events, and can
@@ -64,7 +65,7 @@ func TestChunksAreWrittenAndFlushedOneByOne(t *testing.T) {
 		if attached {
 			h = withExchange(h)
 		}
-		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		lint(t, h).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 		want := "header, write a, flush, write b, flush, write c, flush"
 		if got := strings.Join(w.events, ", "); got != want {
 			t.Errorf("attached=%v: events\n got %s\nwant %s", attached, got, want)
@@ -91,7 +92,7 @@ func TestTextChunksStream(t *testing.T) {
 			_ = yield("x") && yield("y")
 		})
 	})
-	app.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	lint(t, app).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	if got := strings.Join(w.events, ", "); got != "header, write x, flush, write y, flush" {
 		t.Errorf("events: %s", got)
 	}
@@ -113,7 +114,7 @@ func TestAClientThatGoesAwayStopsTheIterator(t *testing.T) {
 			}
 		})
 	})
-	app.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	lint(t, app).ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 	if !stopped || produced != 2 {
 		t.Errorf("iterator produced %d chunks, stopped=%v; want it stopped after the failed 2nd write", produced, stopped)
 	}
@@ -133,7 +134,7 @@ func TestKnownLengthBodies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			app := filter.AppFunc(func(*filter.Env) (int, http.Header, filter.Body) { return 200, nil, tt.body })
-			app.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+			lint(t, app).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 			if rec.Body.String() != tt.want {
 				t.Errorf("body = %q", rec.Body.String())
 			}
@@ -166,7 +167,7 @@ func TestTheContentLengthOfTheAppIsCorrectedForAKnownBody(t *testing.T) {
 	app := filter.AppFunc(func(*filter.Env) (int, http.Header, filter.Body) {
 		return 200, http.Header{"Content-Length": {"99"}}, filter.Text("abc")
 	})
-	app.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lint(t, app).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Header().Get("Content-Length") != "3" {
 		t.Errorf("Content-Length = %q, want 3", rec.Header().Get("Content-Length"))
 	}
@@ -210,7 +211,7 @@ func TestNoBodyIsSentOrIteratedWhenNoneIsAllowed(t *testing.T) {
 					return tt.status, nil, filter.Text("hello")
 				})
 				rec := httptest.NewRecorder()
-				app.ServeHTTP(rec, httptest.NewRequest(tt.method, "/", nil))
+				lint(t, app).ServeHTTP(rec, httptest.NewRequest(tt.method, "/", nil))
 				if rec.Code != tt.status || rec.Body.Len() != 0 || iterated {
 					t.Errorf("streamed=%v: status %d, body %q, iterated %v", streamed, rec.Code, rec.Body.String(), iterated)
 				}
@@ -234,7 +235,7 @@ func TestAnInvalidStatusIsAnswered500AndLogged(t *testing.T) {
 				return status, http.Header{"X-App": {"1"}}, filter.Text("never")
 			}).ServeHTTP(w, r)
 		})
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+		lint(t, h).ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 		if rec.Code != 500 || strings.Contains(rec.Body.String(), "never") || rec.Header().Get("X-App") != "" {
 			t.Errorf("status %d: got %d %q", status, rec.Code, rec.Body.String())
 		}
@@ -289,7 +290,7 @@ func TestAFilterAppendingAfterTheAppDoesNotWriteIntoTheAppsHeader(t *testing.T) 
 		x.OnHeaders(func(x *filter.Exchange) { x.Header().Add("Vary", "Cookie") })
 		filter.AppFunc(func(*filter.Env) (int, http.Header, filter.Body) { return 200, shared, filter.Text("") }).ServeHTTP(w, r)
 	})
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if got := rec.Header().Values("Vary"); strings.Join(got, ",") != "Accept,Cookie" {
 		t.Errorf("Vary = %q", got)
 	}
@@ -310,10 +311,13 @@ func TestTheAppSeesItsEnv(t *testing.T) {
 		x.SetMountPoint("/app/")
 		app.ServeHTTP(w, r)
 	})
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/app/a/b?q=1", strings.NewReader("data")))
+	lint(t, h).ServeHTTP(rec, httptest.NewRequest("POST", "/app/a/b?q=1", strings.NewReader("data")))
 	if got := rec.Body.String(); got != "POST /app|/a/b?q=1 data" {
 		t.Errorf("got %q", got)
 	}
 }
 
 func netDial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
+// lint checks every response a test handler gives with filtertest.Lint.
+func lint(t *testing.T, h http.Handler) http.Handler { return filtertest.NewLint(t).Wrap(h) }

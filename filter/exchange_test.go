@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
 )
 
 // hooked is a filter that attaches the exchange and registers a
@@ -58,7 +59,7 @@ func TestBeginAttachesOnceAndLaterFiltersReuseIt(t *testing.T) {
 		app.ServeHTTP(w, r)
 	})
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if first == nil || first != second {
 		t.Fatalf("want one exchange shared by both filters, got %p and %p", first, second)
 	}
@@ -117,14 +118,14 @@ func TestInvalidWriteHeaderPanicsAsNetHTTPDoes(t *testing.T) {
 
 func TestWrittenCountsEveryWayOfWriting(t *testing.T) {
 	var got int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(lint(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x, w, _, owner := filter.Begin(w, r)
 		x.OnFinish(func(x *filter.Exchange) { got = x.Written() })
 		defer owner.End()
 		w.Write([]byte("abc"))                                // 3
 		io.WriteString(w, "defg")                             // 4
 		w.(io.ReaderFrom).ReadFrom(strings.NewReader("hijk")) // 4
-	}))
+	})))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)
 	if err != nil {
@@ -145,7 +146,7 @@ func TestBeforeHeadersHooksRunOnceInOrderAtEachTrigger(t *testing.T) {
 		name   string
 		handle func(w http.ResponseWriter)
 	}{
-		{"WriteHeader", func(w http.ResponseWriter) { w.WriteHeader(202); w.WriteHeader(202) }},
+		{"WriteHeader", func(w http.ResponseWriter) { w.WriteHeader(202) }},
 		{"Write", func(w http.ResponseWriter) { w.Write([]byte("a")); w.Write([]byte("b")) }},
 		{"WriteString", func(w http.ResponseWriter) { io.WriteString(w, "a") }},
 		{"Flush", func(w http.ResponseWriter) { w.(http.Flusher).Flush(); w.Write([]byte("a")) }},
@@ -161,8 +162,8 @@ func TestBeforeHeadersHooksRunOnceInOrderAtEachTrigger(t *testing.T) {
 				tt.handle(w)
 				log = append(log, "app done")
 			})
-			h := hooked("outer", &log)(hooked("inner", &log)(app))
-			srv := httptest.NewServer(h)
+			// Lint checks around the outer filter, and between it and the inner one.
+			srv := httptest.NewServer(filtertest.Check(t, hooked("outer", &log), hooked("inner", &log)(app)))
 			defer srv.Close()
 			res, err := http.Get(srv.URL)
 			if err != nil {
@@ -197,7 +198,7 @@ func TestInformationalResponsesDoNotRunHooks(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if ran != 1 {
 		t.Errorf("hooks ran %d times, want 1", ran)
 	}
@@ -215,7 +216,7 @@ func TestOnHeadersAfterTheHeadersAreOutIsRefused(t *testing.T) {
 			t.Error("OnHeaders after the headers went out must report false")
 		}
 	})
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
 
 func TestHookMayChangeTheStatusOnlyWhileCommitting(t *testing.T) {
@@ -238,7 +239,7 @@ func TestHookMayChangeTheStatusOnlyWhileCommitting(t *testing.T) {
 		x.OnFinish(func(x *filter.Exchange) { final = x.Status() })
 		w.Write([]byte("body"))
 	})
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if rec.Code != 503 || final != 503 {
 		t.Errorf("sent %d, recorded %d; want 503 both", rec.Code, final)
 	}
@@ -267,7 +268,7 @@ func TestPanickingHooksAreContainedAndTheOthersStillRun(t *testing.T) {
 		x.OnFinish(func(*filter.Exchange) { ran = append(ran, "finish 3") })
 		w.Write([]byte("ok"))
 	})
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 	if got := strings.Join(ran, ","); got != "before 2,finish 3,finish 1" {
 		t.Errorf("hooks that ran: %s", got)
 	}
@@ -401,7 +402,7 @@ func TestAnnotations(t *testing.T) {
 		}
 	})
 	for i := 0; i < 3; i++ {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}
 	if countKey.String() != "count" {
 		t.Errorf("Key.String = %q", countKey.String())
@@ -501,13 +502,13 @@ func TestTheWrapperInventsNoAbility(t *testing.T) {
 			t.Errorf("ResponseController.Flush = %v, want http.ErrNotSupported", err)
 		}
 	})
-	h.ServeHTTP(&plainWriter{h: http.Header{}}, httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(&plainWriter{h: http.Header{}}, httptest.NewRequest("GET", "/", nil))
 }
 
 func TestConcurrentRequestsShareNothing(t *testing.T) {
 	var log []string
 	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(lint(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x, w, r, owner := filter.Begin(w, r)
 		defer owner.End()
 		id := r.URL.Query().Get("id")
@@ -518,7 +519,7 @@ func TestConcurrentRequestsShareNothing(t *testing.T) {
 		mu.Lock()
 		log = append(log, id)
 		mu.Unlock()
-	}))
+	})))
 	defer srv.Close()
 	var wg sync.WaitGroup
 	for i := 0; i < 50; i++ {
@@ -572,7 +573,7 @@ func TestSetContextValueAnswersWithoutANewContext(t *testing.T) {
 		}
 		kept = r.Context()
 	})
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	if kept.Value(ctxTestKey{"b"}) != 1 {
 		t.Error("a context kept after the request must still answer its values")
 	}
@@ -609,7 +610,7 @@ func TestContextLookupsFromOtherGoroutinesDoNotRaceTheEnd(t *testing.T) {
 		}()
 	})
 	for i := 0; i < 20; i++ {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+		lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}
 	wg.Wait()
 }
@@ -657,5 +658,5 @@ func TestTheWriterIsNotAContext(t *testing.T) {
 			t.Error("the wrapped writer must not pass for a context.Context")
 		}
 	})
-	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
