@@ -87,9 +87,29 @@ type handle struct {
 	// Context values set with Exchange.SetContextValue. They live here,
 	// not in the pooled exchange, so a context kept after the request still
 	// answers what it answered during it.
-	vals  [2]keyValue
+	vals  [2]ctxValue
 	nvals int
-	more  []keyValue
+	more  []ctxValue
+}
+
+// ctxValue is a context value set on the exchange: val, or what p makes.
+type ctxValue struct {
+	key any
+	val any
+	p   ContextProvider
+}
+
+func (v *ctxValue) value() any {
+	if v.p != nil {
+		return v.p.ContextValue(v.key)
+	}
+	return v.val
+}
+
+// ContextProvider makes a context value on demand; see
+// [Exchange.SetContextProvider].
+type ContextProvider interface {
+	ContextValue(key any) any
 }
 
 // handleCtx is the context that carries a handle. It is a field of the
@@ -113,37 +133,37 @@ func (c *handleCtx) Value(key any) any {
 	}
 	for i := 0; i < h.nvals; i++ {
 		if h.vals[i].key == key {
-			return h.vals[i].val
+			return h.vals[i].value()
 		}
 	}
-	for _, kv := range h.more {
-		if kv.key == key {
-			return kv.val
+	for i := range h.more {
+		if h.more[i].key == key {
+			return h.more[i].value()
 		}
 	}
 	return c.Context.Value(key)
 }
 
 // setValue records a context value; see Exchange.SetContextValue.
-func (h *handle) setValue(key, val any) {
+func (h *handle) setValue(v ctxValue) {
 	for i := 0; i < h.nvals; i++ {
-		if h.vals[i].key == key {
-			h.vals[i].val = val
+		if h.vals[i].key == v.key {
+			h.vals[i] = v
 			return
 		}
 	}
 	for i := range h.more {
-		if h.more[i].key == key {
-			h.more[i].val = val
+		if h.more[i].key == v.key {
+			h.more[i] = v
 			return
 		}
 	}
 	if h.nvals < len(h.vals) {
-		h.vals[h.nvals] = keyValue{key, val}
+		h.vals[h.nvals] = v
 		h.nvals++
 		return
 	}
-	h.more = append(h.more, keyValue{key, val})
+	h.more = append(h.more, v)
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(Exchange) }}
@@ -527,10 +547,28 @@ func (x *Exchange) SetErrorWriter(w io.Writer) { x.errw = w }
 // Set values before the context reaches other goroutines. key must be
 // comparable, as for context.WithValue; SetContextValue panics otherwise.
 func (x *Exchange) SetContextValue(key, val any) {
-	if key == nil || !reflect.TypeOf(key).Comparable() {
-		panic("filter: SetContextValue key must be comparable and not nil")
+	checkContextKey(key)
+	x.h.setValue(ctxValue{key: key, val: val})
+}
+
+// SetContextProvider is [Exchange.SetContextValue] for a value made on
+// demand: ctx.Value(key) returns p.ContextValue(key). A filter uses it for a
+// value that costs something to make and is seldom asked for, such as a
+// per-request logger. p may be called from any goroutine that holds the
+// request's context, also after the request finished, and must be safe for
+// that.
+func (x *Exchange) SetContextProvider(key any, p ContextProvider) {
+	checkContextKey(key)
+	if p == nil {
+		panic("filter: SetContextProvider with a nil provider")
 	}
-	x.h.setValue(key, val)
+	x.h.setValue(ctxValue{key: key, p: p})
+}
+
+func checkContextKey(key any) {
+	if key == nil || !reflect.TypeOf(key).Comparable() {
+		panic("filter: a context key must be comparable and not nil")
+	}
 }
 
 // Key is a typed annotation key for values that filters leave on an

@@ -660,3 +660,49 @@ func TestTheWriterIsNotAContext(t *testing.T) {
 	})
 	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
+
+// lazyCounter makes its value on demand and counts how often.
+type lazyCounter struct {
+	mu    sync.Mutex
+	calls int
+}
+
+func (l *lazyCounter) ContextValue(key any) any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return key.(ctxTestKey).name + "-made"
+}
+
+func TestSetContextProviderMakesTheValueOnDemand(t *testing.T) {
+	p := &lazyCounter{}
+	var kept context.Context
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, r, owner := filter.Begin(w, r)
+		defer owner.End()
+		x.SetContextValue(ctxTestKey{"lazy"}, "plain")
+		x.SetContextProvider(ctxTestKey{"lazy"}, p) // replaces the plain value
+		if p.calls != 0 {
+			t.Error("the provider must not be called before a lookup")
+		}
+		if got := r.Context().Value(ctxTestKey{"lazy"}); got != "lazy-made" {
+			t.Errorf("Value = %v", got)
+		}
+		kept = r.Context()
+	})
+	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	if kept.Value(ctxTestKey{"lazy"}) != "lazy-made" || p.calls != 2 {
+		t.Errorf("after the request: calls = %d, want 2", p.calls)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a nil provider must panic")
+		}
+	}()
+	h2 := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, _, owner := filter.Begin(w, r)
+		defer owner.End()
+		x.SetContextProvider(ctxTestKey{"x"}, nil)
+	})
+	h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+}
