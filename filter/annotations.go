@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -158,4 +159,33 @@ func (k *Key[T]) Delete(x *Exchange) {
 			return
 		}
 	}
+}
+
+// LookupKey returns the key that lookup asks its context for. Give it a
+// function that reads a library's context value (zerolog.Ctx, an scs
+// manager's Status) and it returns the library's private key, so that
+// [Exchange.SetContextValue] can answer the library's own accessor. A panic
+// in lookup (a library that finds nothing) is recovered. LookupKey returns
+// the first key asked for, or nil when lookup asks for none. Call it once,
+// at setup.
+func LookupKey(lookup func(ctx context.Context)) any {
+	p := &keyProbe{Context: context.Background()}
+	func() {
+		defer func() { _ = recover() }()
+		lookup(p)
+	}()
+	return p.key
+}
+
+// keyProbe is a context that records the first key it is asked for.
+type keyProbe struct {
+	context.Context
+	key any
+}
+
+func (p *keyProbe) Value(key any) any {
+	if p.key == nil {
+		p.key = key
+	}
+	return nil
 }

@@ -706,3 +706,34 @@ func TestSetContextProviderMakesTheValueOnDemand(t *testing.T) {
 	})
 	h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
+
+// libKey stands for a library's private context key.
+type libKey struct{}
+
+func libLookup(ctx context.Context) string {
+	s, _ := ctx.Value(libKey{}).(string)
+	return s
+}
+
+func TestLookupKeyFindsALibrarysPrivateKey(t *testing.T) {
+	key := filter.LookupKey(func(ctx context.Context) { libLookup(ctx) })
+	if key != (libKey{}) {
+		t.Fatalf("LookupKey = %#v", key)
+	}
+	if k := filter.LookupKey(func(ctx context.Context) { ctx.Value(libKey{}); panic("nothing found") }); k != (libKey{}) {
+		t.Errorf("a lookup that panics after asking: %#v", k)
+	}
+	if k := filter.LookupKey(func(context.Context) {}); k != nil {
+		t.Errorf("a lookup that asks nothing: %#v", k)
+	}
+	// The point of it: the exchange answers the library's own accessor.
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, r, owner := filter.Begin(w, r)
+		defer owner.End()
+		x.SetContextValue(key, "from the exchange")
+		if got := libLookup(r.Context()); got != "from the exchange" {
+			t.Errorf("library accessor = %q", got)
+		}
+	})
+	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+}

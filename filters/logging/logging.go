@@ -434,23 +434,11 @@ func (c *config) writeCLF(q *request, x *filter.Exchange, status int, end time.T
 	lineBufs.Put(bp)
 }
 
-// zerologKey is the key zerolog.Ctx looks up, found once by asking
-// zerolog.Ctx to look it up in a probe context.
+// zerologKey is the key zerolog.Ctx looks up.
 var zerologKey = func() any {
-	p := &keyProbe{Context: context.Background()}
-	zerolog.Ctx(p)
-	if p.key == nil {
+	key := filter.LookupKey(func(ctx context.Context) { zerolog.Ctx(ctx) })
+	if key == nil {
 		panic("logging: cannot find zerolog's context key")
 	}
-	return p.key
+	return key
 }()
-
-type keyProbe struct {
-	context.Context
-	key any
-}
-
-func (p *keyProbe) Value(key any) any {
-	p.key = key
-	return nil
-}

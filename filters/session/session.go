@@ -318,30 +318,13 @@ func (c *config) defaultError(w http.ResponseWriter, r *http.Request, err error)
 	http.Error(w, "503 Service Unavailable: the session store is unavailable; try again shortly", http.StatusServiceUnavailable)
 }
 
-// contextKeyOf finds the context key under which m keeps session data, by
-// letting m look it up in a probe context.
+// contextKeyOf finds the context key under which m keeps session data.
 func contextKeyOf(m *scs.SessionManager) any {
-	p := &keyProbe{Context: context.Background()}
-	func() {
-		defer func() { _ = recover() }() // scs panics: no session data
-		m.Status(p)
-	}()
-	if p.key == nil {
+	key := filter.LookupKey(func(ctx context.Context) { m.Status(ctx) })
+	if key == nil {
 		panic("session: cannot find the scs context key")
 	}
-	return p.key
-}
-
-type keyProbe struct {
-	context.Context
-	key any
-}
-
-func (p *keyProbe) Value(key any) any {
-	if p.key == nil {
-		p.key = key
-	}
-	return nil
+	return key
 }
 
 // Errors the accessors return.
