@@ -60,16 +60,29 @@ func (x *Exchange) ClientIP() netip.Addr {
 func (x *Exchange) SetClientIP(ip netip.Addr) { x.clientIP = ip }
 
 // Logger returns the logger for this request: the one set with SetLogger,
-// or slog.Default (standard error) when none was set.
+// or slog.Default (standard error) when none was set, with the request id
+// as an attribute when there is one. The filters' own reports (a hook that
+// panicked, a session store that failed) go there.
 func (x *Exchange) Logger() *slog.Logger {
-	if x == nil || x.logger == nil {
+	if x == nil {
 		return slog.Default()
 	}
-	return x.logger
+	l := x.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	if x.requestID == "" {
+		return l
+	}
+	// Made on first use, on error paths only, and kept for the request.
+	if x.reqLogger == nil || x.reqLoggerID != x.requestID || x.reqLoggerBase != l {
+		x.reqLogger, x.reqLoggerID, x.reqLoggerBase = l.With("request_id", x.requestID), x.requestID, l
+	}
+	return x.reqLogger
 }
 
-// SetLogger sets the logger for this request; a logging filter sets one that
-// carries the request's fields. nil restores the default.
+// SetLogger sets the logger for this request (a logging filter sets one on
+// its own output). nil restores the default.
 func (x *Exchange) SetLogger(l *slog.Logger) { x.logger = l }
 
 // SetErrorWriter sets where [Env.Errors] writes for this request. nil
@@ -84,8 +97,11 @@ func (x *Exchange) SetErrorWriter(w io.Writer) { x.errw = w }
 // own accessor (the logging filter makes zerolog.Ctx(r.Context()) return
 // the request's logger) at no per-request allocation.
 //
-// Set values before the context reaches other goroutines. key must be
-// comparable, as for context.WithValue; SetContextValue panics otherwise.
+// A context.WithValue for the same key, made between the filter that
+// attached the exchange and this call, shadows the value for the requests
+// derived from it. Set values before the context reaches other goroutines.
+// key must be comparable, as for context.WithValue; SetContextValue panics
+// otherwise.
 func (x *Exchange) SetContextValue(key, val any) {
 	checkContextKey(key)
 	x.h.setValue(ctxValue{key: key, val: val})

@@ -63,6 +63,10 @@ type Exchange struct {
 
 	logger *slog.Logger
 	errw   io.Writer
+
+	reqLogger     *slog.Logger // logger with the request id, made on first use
+	reqLoggerID   string
+	reqLoggerBase *slog.Logger
 }
 
 type keyValue struct {
@@ -72,9 +76,11 @@ type keyValue struct {
 
 // handle is allocated once per attached request. It holds the context
 // that carries the exchange and is the base of the writer wrapper, so a
-// context or writer used after the owner's End points to a dead handle,
-// never to a recycled exchange. (Using the writer while the handler
-// returns, from another goroutine, is a data race, as it is in net/http.)
+// context or writer used after the owner's End returned points to a dead
+// handle, never to a recycled exchange. That holds for uses after End: an
+// exchange reached from another goroutine while the owner ends (an app
+// still running under http.TimeoutHandler) is a data race, as using a
+// ResponseWriter after its handler returned is in net/http.
 //
 // x is atomic because goroutines started by the handler may look up
 // context values while the owner ends the request.
@@ -197,7 +203,10 @@ func Begin(w http.ResponseWriter, r *http.Request) (*Exchange, http.ResponseWrit
 	return x, wrapWriter(h, w), r, Owner{x: x}
 }
 
-// From returns the exchange attached to r, or nil when there is none.
+// From returns the exchange attached to r, or nil when there is none. The
+// exchange belongs to the goroutine serving the request, until the filter
+// that attached it returns: a goroutine that outlives the handler (such as
+// an app left running by http.TimeoutHandler) must not use it.
 func From(r *http.Request) *Exchange { return FromContext(r.Context()) }
 
 // FromContext returns the exchange carried by ctx, or nil when there is

@@ -737,3 +737,43 @@ func TestLookupKeyFindsALibrarysPrivateKey(t *testing.T) {
 	})
 	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 }
+
+func TestPrefixMountPointLeavesOutExactRoutes(t *testing.T) {
+	tests := []struct{ pattern, path, mount, prefix string }{
+		{"POST /login", "/login", "/login", ""},
+		{"GET /users/{id}", "/users/7", "/users/7", ""},
+		{"/api/", "/api/x", "/api", "/api"},
+		{"/api/*", "/api/x/y", "/api", "/api"},
+		{"GET /f/{rest...}", "/f/a", "/f", "/f"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", tt.path, nil)
+		r.Pattern = tt.pattern
+		if got := filter.MountPoint(r); got != tt.mount {
+			t.Errorf("%s %s: MountPoint = %q, want %q", tt.pattern, tt.path, got, tt.mount)
+		}
+		if got := filter.PrefixMountPoint(r); got != tt.prefix {
+			t.Errorf("%s %s: PrefixMountPoint = %q, want %q", tt.pattern, tt.path, got, tt.prefix)
+		}
+	}
+}
+
+func TestTheRequestLoggerCarriesTheRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, _, owner := filter.Begin(w, r)
+		defer owner.End()
+		x.SetLogger(captureLog(&buf))
+		x.Logger().Info("before")
+		x.SetRequestID("req-7")
+		x.Logger().Info("after")
+		x.SetRequestID("req-8")
+		x.Logger().Info("changed")
+	})
+	lint(t, h).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 || strings.Contains(lines[0], "request_id") ||
+		!strings.Contains(lines[1], `"request_id":"req-7"`) || !strings.Contains(lines[2], `"request_id":"req-8"`) {
+		t.Errorf("log:\n%s", buf.String())
+	}
+}

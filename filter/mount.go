@@ -27,7 +27,16 @@ import (
 // the path no longer matches the pattern, and no mount point is implied.
 // A mount point that is not a prefix of the request path, on a segment
 // boundary, is ignored.
-func MountPoint(r *http.Request) string {
+func MountPoint(r *http.Request) string { return mountPoint(r, true) }
+
+// PrefixMountPoint is [MountPoint] without what an exact route implies: the
+// mount point set on the exchange or implied by a prefix pattern (a
+// catch-all or a subtree), never the whole path of a route such as
+// "POST /login". It is what scopes state shared by everything under a mount,
+// such as a session cookie's path.
+func PrefixMountPoint(r *http.Request) string { return mountPoint(r, false) }
+
+func mountPoint(r *http.Request, exactRoutes bool) string {
 	path := requestPath(r)
 	explicit := ""
 	if x := From(r); x != nil && x.mount != "" && mountMatches(path, x.mount) {
@@ -36,7 +45,7 @@ func MountPoint(r *http.Request) string {
 	if r.Pattern == "" || r.URL == nil {
 		return explicit
 	}
-	if inferred := inferMount(r, path); len(inferred) > len(explicit) {
+	if inferred := inferMount(r, path, exactRoutes); len(inferred) > len(explicit) {
 		return inferred
 	}
 	return explicit
@@ -94,7 +103,7 @@ func splitPath(path, mp string) (script, info string) {
 }
 
 // inferMount returns the mount point implied by r.Pattern, or "".
-func inferMount(r *http.Request, path string) string {
+func inferMount(r *http.Request, path string, exactRoutes bool) string {
 	pat := r.Pattern
 	// A ServeMux pattern may start with a method and a host.
 	i := strings.IndexByte(pat, '/')
@@ -115,6 +124,9 @@ func inferMount(r *http.Request, path string) string {
 	case strings.HasSuffix(pat, "/"): // ServeMux subtree "/a/"
 		prefix = pat[:len(pat)-1]
 	default: // an exact route, such as chi's Mount answering "/api" itself
+		if !exactRoutes {
+			return ""
+		}
 		exact = true
 	}
 	if prefix == "" {
