@@ -745,6 +745,8 @@ func TestPrefixMountPointLeavesOutExactRoutes(t *testing.T) {
 		{"/api/", "/api/x", "/api", "/api"},
 		{"/api/*", "/api/x/y", "/api", "/api"},
 		{"GET /f/{rest...}", "/f/a", "/f", "/f"},
+		{"/b", "/b/", "/b", "/b"}, // chi's Mount("/b") answering "/b/"
+		{"/b", "/b", "/b", ""},    // ambiguous: an exact route, or chi's Mount answering "/b"
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("GET", tt.path, nil)

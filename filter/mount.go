@@ -31,9 +31,10 @@ func MountPoint(r *http.Request) string { return mountPoint(r, true) }
 
 // PrefixMountPoint is [MountPoint] without what an exact route implies: the
 // mount point set on the exchange or implied by a prefix pattern (a
-// catch-all or a subtree), never the whole path of a route such as
-// "POST /login". It is what scopes state shared by everything under a mount,
-// such as a session cookie's path.
+// catch-all, a subtree, or chi's Mount answering "/api/" with "/api"),
+// never the whole path of a route such as "POST /login". It is what scopes
+// state shared by everything under a mount, such as a session cookie's
+// path.
 func PrefixMountPoint(r *http.Request) string { return mountPoint(r, false) }
 
 func mountPoint(r *http.Request, exactRoutes bool) string {
@@ -124,9 +125,6 @@ func inferMount(r *http.Request, path string, exactRoutes bool) string {
 	case strings.HasSuffix(pat, "/"): // ServeMux subtree "/a/"
 		prefix = pat[:len(pat)-1]
 	default: // an exact route, such as chi's Mount answering "/api" itself
-		if !exactRoutes {
-			return ""
-		}
 		exact = true
 	}
 	if prefix == "" {
@@ -134,6 +132,12 @@ func inferMount(r *http.Request, path string, exactRoutes bool) string {
 	}
 	mp, rest, ok := matchSegments(r, path, prefix)
 	if !ok || exact && rest != "" && rest != "/" {
+		return ""
+	}
+	// Without exact routes, only "/api/" answered by the pattern "/api" is
+	// a mount: chi's Mount answers its root that way, and an exact route
+	// does not match a trailing slash.
+	if exact && !exactRoutes && rest != "/" {
 		return ""
 	}
 	return mp

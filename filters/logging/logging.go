@@ -343,7 +343,7 @@ func logAccess(x *filter.Exchange) {
 	end := c.now()
 	switch c.format {
 	case Common, Combined:
-		c.writeCLF(q, x, status, end)
+		c.writeCLF(q, x, status)
 	default:
 		c.writeJSON(q, x, status, aborted, end)
 	}
@@ -403,7 +403,7 @@ func (c *config) writeJSON(q *request, x *filter.Exchange, status int, aborted b
 
 var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-func (c *config) writeCLF(q *request, x *filter.Exchange, status int, end time.Time) {
+func (c *config) writeCLF(q *request, x *filter.Exchange, status int) {
 	r := q.r
 	e := clfEntry{
 		User:      x.User(),
@@ -412,7 +412,7 @@ func (c *config) writeCLF(q *request, x *filter.Exchange, status int, end time.T
 		Proto:     r.Proto,
 		Referer:   header(r.Header, "Referer"),
 		UserAgent: header(r.Header, "User-Agent"),
-		Time:      end,
+		Time:      q.start, // %t: when the request was received
 		Status:    status,
 		Bytes:     x.Written(),
 	}

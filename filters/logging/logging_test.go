@@ -399,6 +399,8 @@ func TestCommonAndCombinedLines(t *testing.T) {
 		{logging.Combined, `192.0.2.1 - alice [21/Nov/2026:12:00:00 +0000] "GET /a?b=1 HTTP/1.1" 201 5 "https://r.example/" "probe/1"` + "\n"},
 	} {
 		f, buf := newFilter()
+		calls := 0
+		f.Now = func() time.Time { calls++; return pinned.Add(time.Duration(calls-1) * 1500 * time.Millisecond) }
 		f.Format = tt.format
 		var app strings.Builder
 		appLogger := zerolog.New(&app)

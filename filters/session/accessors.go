@@ -11,7 +11,9 @@ import (
 // The accessors reach the request's session from any framework, and from
 // a WSAPI-style app through env.Request(). Getters return the zero value
 // when the request has no session or the key is missing (or holds another
-// type); changes return ErrNoSession when the request has no session.
+// type); changes return ErrNoSession when the request has no session. With
+// several session filters on one request, they reach the innermost; reach
+// the others with their Manager's methods on r.Context().
 
 // lookup returns the request's session filter, context and exchange.
 func lookup(r *http.Request) (*config, context.Context, *filter.Exchange, bool) {
@@ -101,33 +103,30 @@ func Put(r *http.Request, key string, val any) error {
 		return ErrNoSession
 	}
 	if c.maxSize > 0 {
-		old, had := c.m.Get(ctx, key), c.m.Exists(ctx, key)
-		c.m.Put(ctx, key, val)
-		if size, err := c.encodedSize(ctx); err != nil || size > c.maxSize {
-			if had {
-				c.m.Put(ctx, key, old)
-			} else {
-				c.m.Remove(ctx, key)
-			}
-			if err != nil {
-				return err
-			}
+		// Measure before changing anything: a rejected Put must leave the
+		// session as it was (a new one unsaved, with no cookie).
+		size, err := c.sizeWith(ctx, key, val)
+		if err != nil {
+			return err
+		}
+		if size > c.maxSize {
 			return errTooLarge(size, c.maxSize)
 		}
-	} else {
-		c.m.Put(ctx, key, val)
 	}
+	c.m.Put(ctx, key, val)
 	c.noteChange(x, r, key)
 	return nil
 }
 
-// encodedSize is the size of the session's data as the store will see it.
-func (c *config) encodedSize(ctx context.Context) (int, error) {
+// sizeWith is the encoded size the session's data would have with val
+// under key, as the store would see it.
+func (c *config) sizeWith(ctx context.Context, key string, val any) (int, error) {
 	keys := c.m.Keys(ctx)
-	values := make(map[string]any, len(keys))
+	values := make(map[string]any, len(keys)+1)
 	for _, k := range keys {
 		values[k] = c.m.Get(ctx, k)
 	}
+	values[key] = val
 	b, err := c.m.Codec.Encode(c.m.Deadline(ctx), values)
 	return len(b), err
 }
@@ -137,7 +136,7 @@ func (c *config) noteChange(x *filter.Exchange, r *http.Request, key string) {
 	if !x.HeadersSent() {
 		return
 	}
-	lateKey.Set(x, true)
+	c.late.Set(x, true)
 	x.Logger().Warn("session: changed after the response headers were sent; saved only if the client already has the session cookie",
 		"key", key, "method", r.Method, "path", r.URL.Path)
 	c.events.Publish("session:write:late", r, key)

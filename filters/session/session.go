@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -39,8 +40,11 @@ type Filter struct {
 	Manager *scs.SessionManager
 
 	// CookiePath is the session cookie's path. "" (the default) means the
-	// request's mount point (filter.MountPoint), so apps mounted at /a and
-	// /b keep separate sessions; set "/" to share one session.
+	// request's mount point (filter.PrefixMountPoint: set by a mux or
+	// implied by a prefix route such as chi's Mount, never by an exact
+	// route such as "POST /login"), or "/" when there is none; so apps
+	// mounted at /a and /b keep separate sessions. Set "/" to share one
+	// session everywhere.
 	CookiePath string
 
 	// Secure says when the cookie is marked Secure (SecureAuto by default).
@@ -65,6 +69,10 @@ type Filter struct {
 	// Events is where the filter publishes "session:store:error" and
 	// "session:write:late"; nil means filter.DefaultHub.
 	Events *filter.Hub
+
+	keysOnce sync.Once
+	mine     *filter.Key[*config] // this filter's work on an exchange
+	late     *filter.Key[bool]    // its session changed after the headers
 }
 
 // New returns a session filter on store with secure defaults: cookie
@@ -110,6 +118,13 @@ type config struct {
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
 	events    *filter.Hub
 	cookieLen int // longest token accepted from a cookie
+
+	// Per filter: several session filters (or one listed twice) on one
+	// request each keep their own state and save their own session once.
+	mine       *filter.Key[*config]
+	late       *filter.Key[bool] // changed after the headers went out
+	commitHook func(*filter.Exchange)
+	finishHook func(*filter.Exchange)
 }
 
 // Wrap returns next with sessions loaded before it and saved after it. It
@@ -134,22 +149,33 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	if c.events == nil {
 		c.events = filter.DefaultHub
 	}
+	// The keys belong to the Filter, so a filter wrapped twice into one
+	// chain finds its own mark and does its work once.
+	f.keysOnce.Do(func() {
+		f.mine = filter.NewKey[*config]("session:" + f.Manager.Cookie.Name)
+		f.late = filter.NewKey[bool]("session-late:" + f.Manager.Cookie.Name)
+	})
+	c.mine, c.late = f.mine, f.late
+	c.commitHook, c.finishHook = c.commit, c.finish // method values made once
 	if c.onError == nil {
 		c.onError = c.defaultError
 	}
 	return c
 }
 
+// cfgKey holds the innermost session filter of a request: the one the
+// accessors reach.
 var cfgKey = filter.NewKey[*config]("session")
-
-// lateKey marks a request whose session changed after its headers were out.
-var lateKey = filter.NewKey[bool]("session-late")
 
 // ServeHTTP loads the session, runs the app, and saves the session just
 // before the headers go out.
 func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x, w, r, owner := filter.Begin(w, r)
 	defer owner.End()
+	if _, twice := c.mine.Get(x); twice { // the same filter listed again
+		c.next.ServeHTTP(w, r)
+		return
+	}
 
 	ctx, err := c.m.Load(r.Context(), c.token(r))
 	if err != nil {
@@ -160,10 +186,11 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// lookup for the request's context, so no second request copy is made
 	// and scs's own accessors work on r.Context() too.
 	x.SetContextValue(c.key, ctx.Value(c.key))
+	c.mine.Set(x, c)
 	cfgKey.Set(x, c)
 	w.Header().Add("Vary", "Cookie")
-	x.OnHeaders(commit)
-	x.OnFinish(finish)
+	x.OnHeaders(c.commitHook)
+	x.OnFinish(c.finishHook)
 	c.next.ServeHTTP(w, r)
 }
 
@@ -186,11 +213,7 @@ func (c *config) token(r *http.Request) string {
 
 // commit saves a changed session and writes the cookie, just before the
 // headers go out.
-func commit(x *filter.Exchange) {
-	c, ok := cfgKey.Get(x)
-	if !ok {
-		return
-	}
+func (c *config) commit(x *filter.Exchange) {
 	ctx := x.Request().Context()
 	switch c.m.Status(ctx) {
 	case scs.Modified:
@@ -210,13 +233,9 @@ func commit(x *filter.Exchange) {
 // client already holds the token; otherwise it reports the lost write. When
 // a logging filter set a request id, it also leaves a loggable session id on
 // the exchange for the access line.
-func finish(x *filter.Exchange) {
-	c, ok := cfgKey.Get(x)
-	if !ok {
-		return
-	}
+func (c *config) finish(x *filter.Exchange) {
 	ctx := x.Request().Context()
-	late, _ := lateKey.Get(x)
+	late, _ := c.late.Get(x)
 	if !late && x.RequestID() == "" {
 		return
 	}
@@ -273,7 +292,9 @@ func (c *config) cookiePath(r *http.Request) string {
 	if c.path != "" {
 		return c.path
 	}
-	if mp := filter.MountPoint(r); mp != "" {
+	// A mount, not an exact route: a cookie scoped to "POST /login" would
+	// never come back to any other page.
+	if mp := filter.PrefixMountPoint(r); mp != "" {
 		return mp
 	}
 	return "/"

@@ -522,3 +522,77 @@ func TestWrapWithoutAStorePanicsClearly(t *testing.T) {
 }
 
 func netDial(addr string) (net.Conn, error) { return net.Dial("tcp", addr) }
+
+func TestAnExactRouteDoesNotScopeTheCookie(t *testing.T) {
+	f := newSessions(t)
+	mux := http.NewServeMux()
+	mux.Handle("POST /login", f.Wrap(counter))
+	mux.Handle("GET /users/{id}", f.Wrap(counter))
+	h := filtertest.NewLint(t).Wrap(mux)
+	for _, tt := range []struct{ method, path string }{{"POST", "/login"}, {"GET", "/users/7"}} {
+		rec := filtertest.NewRecorder()
+		h.ServeHTTP(rec, filtertest.NewRequest(tt.method, tt.path, nil))
+		if ck := sessionCookie(t, rec); ck.Path != "/" {
+			t.Errorf("%s %s: cookie path %q, want / (a route is not a mount)", tt.method, tt.path, ck.Path)
+		}
+	}
+}
+
+func TestEachSessionFilterSavesItsOwnSessionOnce(t *testing.T) {
+	user := newSessions(t)
+	admin := session.New(memstore.NewWithCleanupInterval(0))
+	admin.Manager.Cookie.Name = "admin"
+	userOnly := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.Put(r, "who", "innermost") // the innermost session
+	})
+	both := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.Put(r, "who", "innermost")
+		admin.Manager.Put(r.Context(), "role", "administrator") // the outer one, through its manager
+	})
+	for name, h := range map[string]http.Handler{
+		"two filters":             wsapi.New(admin, user).Then(both),
+		"one filter listed twice": wsapi.New(user, wsapi.New(user)).Then(userOnly),
+	} {
+		rec := do(t, filtertest.NewLint(t).Wrap(h), "/")
+		cookies := (&http.Response{Header: rec.SentHeader()}).Cookies()
+		names := map[string]int{}
+		for _, c := range cookies {
+			names[c.Name]++
+		}
+		want := map[string]int{"session": 1}
+		if name == "two filters" {
+			want["admin"] = 1
+		}
+		if len(names) != len(want) || names["session"] != 1 || names["admin"] != want["admin"] {
+			t.Errorf("%s: cookies %v, want %v", name, names, want)
+		}
+	}
+}
+
+// countingStore counts the commits that reach it.
+type countingStore struct {
+	scs.Store
+	mu      sync.Mutex
+	commits int
+}
+
+func (s *countingStore) Commit(token string, b []byte, expiry time.Time) error {
+	s.mu.Lock()
+	s.commits++
+	s.mu.Unlock()
+	return s.Store.Commit(token, b, expiry)
+}
+
+func TestARejectedPutLeavesANewSessionUnsaved(t *testing.T) {
+	store := &countingStore{Store: memstore.NewWithCleanupInterval(0)}
+	f := session.New(store)
+	f.MaxSize = 1 << 10
+	rec := do(t, filtertest.Check(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := session.Put(r, "big", strings.Repeat("x", 4<<10)); !errors.Is(err, session.ErrTooLarge) {
+			t.Errorf("Put = %v, want ErrTooLarge", err)
+		}
+	})), "/")
+	if got := rec.SentHeader().Get("Set-Cookie"); got != "" || store.commits != 0 {
+		t.Errorf("a rejected Put on a new session: Set-Cookie %q, %d commits; want none", got, store.commits)
+	}
+}
