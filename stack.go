@@ -217,7 +217,7 @@ func withLogger(l *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x, w, r, owner := filter.Begin(w, r)
 		defer owner.End()
-		if x.Logger() == slog.Default() {
+		if !x.HasLogger() {
 			x.SetLogger(l)
 		}
 		next.ServeHTTP(w, r)

@@ -81,6 +81,9 @@ func (x *Exchange) Logger() *slog.Logger {
 	return x.reqLogger
 }
 
+// HasLogger reports whether a logger was set with SetLogger.
+func (x *Exchange) HasLogger() bool { return x != nil && x.logger != nil }
+
 // SetLogger sets the logger for this request (a logging filter sets one on
 // its own output). nil restores the default.
 func (x *Exchange) SetLogger(l *slog.Logger) { x.logger = l }

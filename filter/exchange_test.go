@@ -765,7 +765,13 @@ func TestTheRequestLoggerCarriesTheRequestID(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		x, _, _, owner := filter.Begin(w, r)
 		defer owner.End()
+		if x.HasLogger() {
+			t.Error("HasLogger before SetLogger")
+		}
 		x.SetLogger(captureLog(&buf))
+		if !x.HasLogger() {
+			t.Error("HasLogger after SetLogger")
+		}
 		x.Logger().Info("before")
 		x.SetRequestID("req-7")
 		x.Logger().Info("after")

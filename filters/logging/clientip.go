@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"github.com/wsapi-go/wsapi/internal/trust"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -12,30 +13,18 @@ import (
 // long header.
 const maxForwardedHops = 32
 
-// trustedProxies is the set of proxies whose forwarding headers are
-// believed. A nil *trustedProxies trusts no one.
+// trustedProxies is the set of proxies whose forwarding header is
+// believed, and which header that is. A nil *trustedProxies trusts no one.
 type trustedProxies struct {
-	prefixes []netip.Prefix
-	header   string // the forwarding header the proxies set, canonical
+	set    *trust.Proxies
+	header string // the forwarding header the proxies set, canonical
 }
 
-// newTrustedProxies returns the set of proxies in prefixes. Each prefix is
-// masked (10.1.2.3/8 is 10.0.0.0/8), an IPv4-mapped IPv6 prefix of /96 or
-// longer is turned into the IPv4 prefix it maps, as addresses are compared
-// unmapped, and invalid prefixes are dropped. Nil or empty prefixes trust no
-// one. The proxies are taken to set X-Forwarded-For; see reading.
+// newTrustedProxies returns the set of proxies in prefixes (see trust.New
+// for how prefixes are normalised). Nil or empty prefixes trust no one. The
+// proxies are taken to set X-Forwarded-For; see reading.
 func newTrustedProxies(prefixes []netip.Prefix) *trustedProxies {
-	t := &trustedProxies{prefixes: make([]netip.Prefix, 0, len(prefixes)), header: "X-Forwarded-For"}
-	for _, p := range prefixes {
-		if !p.IsValid() {
-			continue
-		}
-		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
-			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-		}
-		t.prefixes = append(t.prefixes, p.Masked())
-	}
-	return t
+	return &trustedProxies{set: trust.New(prefixes), header: "X-Forwarded-For"}
 }
 
 // reading returns a copy of t that reads header, one of Forwarded,
@@ -55,16 +44,7 @@ func (t *trustedProxies) reading(header string) (*trustedProxies, bool) {
 // trusted reports whether a is the address of a trusted proxy. A zone is
 // ignored: a link-local peer "fe80::1%eth0" is in the prefix fe80::/10.
 func (t *trustedProxies) trusted(a netip.Addr) bool {
-	if t == nil || !a.IsValid() {
-		return false
-	}
-	a = a.WithZone("")
-	for _, p := range t.prefixes {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return t != nil && t.set.Trusts(a)
 }
 
 // clientIP returns the address of the client that sent r.

@@ -255,7 +255,7 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ip := c.proxies.clientIP(r); ip.IsValid() {
 		x.SetClientIP(ip)
 	}
-	if x.Logger() == slog.Default() {
+	if !x.HasLogger() {
 		x.SetLogger(c.slog)
 	}
 	x.SetContextProvider(zerologKey, q)

@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/internal/trust"
 )
 
 // SecureMode says when the session cookie gets the Secure attribute.
@@ -113,7 +114,7 @@ type config struct {
 	key       any // scs's context key for this manager
 	path      string
 	secure    SecureMode
-	proxies   []netip.Prefix
+	proxies   *trust.Proxies
 	maxSize   int
 	onError   func(w http.ResponseWriter, r *http.Request, err error)
 	events    *filter.Hub
@@ -139,7 +140,7 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 		key:     contextKeyOf(f.Manager),
 		path:    f.CookiePath,
 		secure:  f.Secure,
-		proxies: f.TrustedProxies,
+		proxies: trust.New(f.TrustedProxies),
 		maxSize: f.MaxSize,
 		onError: f.ErrorHandler,
 		events:  f.Events,
@@ -310,19 +311,8 @@ func (c *config) isSecure(r *http.Request) bool {
 	if r.TLS != nil {
 		return true
 	}
-	if len(c.proxies) == 0 || r.Header.Get("X-Forwarded-Proto") != "https" {
-		return false
-	}
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	for _, p := range c.proxies {
-		if p.Contains(peer.Addr().Unmap()) {
-			return true
-		}
-	}
-	return false
+	return !c.proxies.Empty() && r.Header.Get("X-Forwarded-Proto") == "https" &&
+		c.proxies.Trusts(trust.Peer(r.RemoteAddr))
 }
 
 // storeError logs a store failure and publishes it.
