@@ -82,6 +82,10 @@ type Filter struct {
 // 2 hours and an absolute lifetime of 24 hours. Login must renew the token
 // (RenewToken) so that a token planted before login is worthless after it;
 // the auth filter does this.
+//
+// scs.New, which New calls, starts a cleanup goroutine for a default memory
+// store that New then replaces; scs offers no safe way to stop it, so each
+// New leaves one idle goroutine behind (once, at setup, never per request).
 func New(store scs.Store) *Filter {
 	m := scs.New()
 	m.Store = store
