@@ -29,6 +29,14 @@ import (
 // boundary, is ignored.
 func MountPoint(r *http.Request) string { return mountPoint(r, true) }
 
+// PathInfo returns the PATH_INFO of r: the request path below its mount
+// point ([MountPoint]), "" or starting with "/". It is the path an app
+// mounted under a prefix routes on.
+func PathInfo(r *http.Request) string {
+	_, info := splitPath(requestPath(r), MountPoint(r))
+	return info
+}
+
 // PrefixMountPoint is [MountPoint] without what an exact route implies: the
 // mount point set on the exchange or implied by a prefix pattern (a
 // catch-all, a subtree, or chi's Mount answering "/api/" with "/api"),

@@ -158,3 +158,137 @@ func wrapWriter(h *handle, w http.ResponseWriter) http.ResponseWriter {
 	}
 	panic("unreachable")
 }
+
+// gate wraps a writer that has none of the optional interfaces.
+type gate struct{ *Gate }
+
+// gateF wraps a writer that has http.Flusher.
+type gateF struct{ *Gate }
+
+func (w gateF) Flush() { w.Gate.flush() }
+
+// gateH wraps a writer that has http.Hijacker.
+type gateH struct{ *Gate }
+
+func (w gateH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
+
+// gateFH wraps a writer that has http.Flusher, http.Hijacker.
+type gateFH struct{ *Gate }
+
+func (w gateFH) Flush()                                       { w.Gate.flush() }
+func (w gateFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
+
+// gateR wraps a writer that has io.ReaderFrom.
+type gateR struct{ *Gate }
+
+func (w gateR) ReadFrom(src io.Reader) (int64, error) { return w.Gate.readFrom(src) }
+
+// gateFR wraps a writer that has http.Flusher, io.ReaderFrom.
+type gateFR struct{ *Gate }
+
+func (w gateFR) Flush()                                { w.Gate.flush() }
+func (w gateFR) ReadFrom(src io.Reader) (int64, error) { return w.Gate.readFrom(src) }
+
+// gateHR wraps a writer that has http.Hijacker, io.ReaderFrom.
+type gateHR struct{ *Gate }
+
+func (w gateHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
+func (w gateHR) ReadFrom(src io.Reader) (int64, error)        { return w.Gate.readFrom(src) }
+
+// gateFHR wraps a writer that has http.Flusher, http.Hijacker, io.ReaderFrom.
+type gateFHR struct{ *Gate }
+
+func (w gateFHR) Flush()                                       { w.Gate.flush() }
+func (w gateFHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
+func (w gateFHR) ReadFrom(src io.Reader) (int64, error)        { return w.Gate.readFrom(src) }
+
+// gateP wraps a writer that has http.Pusher.
+type gateP struct{ *Gate }
+
+func (w gateP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateFP wraps a writer that has http.Flusher, http.Pusher.
+type gateFP struct{ *Gate }
+
+func (w gateFP) Flush()                                           { w.Gate.flush() }
+func (w gateFP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateHP wraps a writer that has http.Hijacker, http.Pusher.
+type gateHP struct{ *Gate }
+
+func (w gateHP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
+func (w gateHP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateFHP wraps a writer that has http.Flusher, http.Hijacker, http.Pusher.
+type gateFHP struct{ *Gate }
+
+func (w gateFHP) Flush()                                           { w.Gate.flush() }
+func (w gateFHP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
+func (w gateFHP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateRP wraps a writer that has io.ReaderFrom, http.Pusher.
+type gateRP struct{ *Gate }
+
+func (w gateRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
+func (w gateRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateFRP wraps a writer that has http.Flusher, io.ReaderFrom, http.Pusher.
+type gateFRP struct{ *Gate }
+
+func (w gateFRP) Flush()                                           { w.Gate.flush() }
+func (w gateFRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
+func (w gateFRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateHRP wraps a writer that has http.Hijacker, io.ReaderFrom, http.Pusher.
+type gateHRP struct{ *Gate }
+
+func (w gateHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
+func (w gateHRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
+func (w gateHRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateFHRP wraps a writer that has http.Flusher, http.Hijacker, io.ReaderFrom, http.Pusher.
+type gateFHRP struct{ *Gate }
+
+func (w gateFHRP) Flush()                                           { w.Gate.flush() }
+func (w gateFHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
+func (w gateFHRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
+func (w gateFHRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+
+// gateWriter returns g as a writer with exactly the optional interfaces of w.
+func gateWriter(g *Gate, w http.ResponseWriter) http.ResponseWriter {
+	switch abilities(w) {
+	case 0:
+		return gate{g}
+	case 1:
+		return gateF{g}
+	case 2:
+		return gateH{g}
+	case 3:
+		return gateFH{g}
+	case 4:
+		return gateR{g}
+	case 5:
+		return gateFR{g}
+	case 6:
+		return gateHR{g}
+	case 7:
+		return gateFHR{g}
+	case 8:
+		return gateP{g}
+	case 9:
+		return gateFP{g}
+	case 10:
+		return gateHP{g}
+	case 11:
+		return gateFHP{g}
+	case 12:
+		return gateRP{g}
+	case 13:
+		return gateFRP{g}
+	case 14:
+		return gateHRP{g}
+	case 15:
+		return gateFHRP{g}
+	}
+	panic("unreachable")
+}

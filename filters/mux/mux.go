@@ -1,0 +1,395 @@
+package mux
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/internal/trust"
+)
+
+// Mux mounts apps by path prefix, and optionally by host, and dispatches
+// each request to the app with the longest matching prefix. It is an
+// http.Handler (a miss goes to Fallback) and a filter.Filter (with Wrap, a
+// miss goes to the next handler).
+//
+// Set the fields before the mux serves its first request; Mount may be
+// called at any time, also while the mux serves.
+type Mux struct {
+	// Fallback answers requests that match no mount (and, with Cascade,
+	// requests that every candidate passed on) when the mux is used as a
+	// handler. Default: a plain 404 Not Found. With Wrap, the next handler
+	// plays this part.
+	Fallback http.Handler
+
+	// Cascade lets a mounted app pass a request on: when it answers 404
+	// with the header "X-Cascade: pass" (see Pass), its answer is dropped
+	// and the next candidate tries (the next shorter prefix, then entries
+	// for any host), then the miss handler. Each candidate writes through
+	// a filter.Gate, which holds back the headers (never the body) until
+	// the status is known. Default false: the deepest match answers,
+	// whatever it says.
+	Cascade bool
+
+	// RedirectSlash redirects a request for a mount prefix without its
+	// final slash ("/app") to the prefix with one ("/app/"), keeping the
+	// query: 301 for GET and HEAD, 308 (which keeps the method and body)
+	// for other methods. Default false: "/app" is served by the app
+	// mounted at "/app" with an empty PATH_INFO.
+	RedirectSlash bool
+
+	// EncodedSlash makes an encoded slash (%2F) in the request path
+	// separate segments like "/" does. Default false: "/a%2Fb" is one
+	// segment, "a/b", which no mount prefix can match, so an encoded slash
+	// cannot reach an app that a plain "/" would not.
+	EncodedSlash bool
+
+	// MaxForwards is how many times one request may be forwarded (see
+	// Forward) before Forward refuses with ErrForwardLoop. Default 10.
+	MaxForwards int
+
+	// TrustedProxies are the networks of proxies whose Forwarded and
+	// X-Forwarded-Proto/-Host headers AbsoluteLink believes, for requests
+	// this mux dispatched. Default: none, so links use the request's own
+	// Host and TLS state.
+	TrustedProxies []netip.Prefix
+
+	// Hub receives the mux's events ("mux:forward:loop"). Default
+	// filter.DefaultHub.
+	Hub *filter.Hub
+
+	table atomic.Pointer[table]
+	mu    sync.Mutex // serializes Mount
+
+	setup   sync.Once
+	proxies *trust.Proxies
+	root    *router // the router ServeHTTP uses
+}
+
+var (
+	_ filter.Filter = (*Mux)(nil)
+	_ http.Handler  = (*Mux)(nil)
+)
+
+// New returns an empty mux with the default settings.
+func New() *Mux { return &Mux{} }
+
+// Name returns "mux", the mux's name in a stack listing.
+func (m *Mux) Name() string { return "mux" }
+
+// Mount mounts app at pattern: a path prefix, optionally preceded by a host
+// as in net/http's ServeMux ("/api", "api.example.com/", "*.example.com/v1",
+// "example.com:8080/"). The prefix must be a clean path; a final "/" is
+// ignored, so "/api" and "/api/" mount at the same place, and "/" mounts at
+// the root. A wildcard host "*.example.com" matches any name below
+// example.com, not example.com itself; a host without a port matches any
+// port.
+//
+// The app may be any http.Handler: a Stack's handler, a WSAPI-style
+// filter.AppFunc, a hosted CGI or FastCGI program, another Mux, or a chi
+// router. Mount panics if pattern is malformed, app is nil, or the same
+// host and prefix are mounted twice.
+func (m *Mux) Mount(pattern string, app http.Handler) {
+	if app == nil {
+		panic("mux: Mount(" + pattern + ") with a nil app")
+	}
+	host, prefix, err := parsePattern(pattern)
+	if err != nil {
+		panic(err.Error())
+	}
+	e := &entry{host: host, prefix: prefix, app: app, chiRouter: isChiRouter(app), chiPattern: prefix + "/*"}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.table.Load()
+	if t == nil {
+		t = &table{}
+	}
+	nt, err := t.add(e)
+	if err != nil {
+		panic(err.Error())
+	}
+	m.table.Store(nt)
+}
+
+// MountFunc mounts a handler function at pattern, as Mount does.
+func (m *Mux) MountFunc(pattern string, fn func(http.ResponseWriter, *http.Request)) {
+	m.Mount(pattern, http.HandlerFunc(fn))
+}
+
+// Mounts lists the mounted patterns in the order they were mounted, for a
+// startup log or a debug page.
+func (m *Mux) Mounts() []string {
+	t := m.table.Load()
+	if t == nil {
+		return nil
+	}
+	out := make([]string, len(t.entries))
+	for i, e := range t.entries {
+		out[i] = e.host + orRoot(e.prefix)
+	}
+	return out
+}
+
+func (m *Mux) init() {
+	m.setup.Do(func() {
+		m.proxies = trust.New(m.TrustedProxies)
+		if m.MaxForwards <= 0 {
+			m.MaxForwards = 10
+		}
+		if m.Hub == nil {
+			m.Hub = filter.DefaultHub
+		}
+		fb := m.Fallback
+		if fb == nil {
+			fb = http.HandlerFunc(notFound)
+		}
+		m.root = &router{m: m, miss: fb}
+	})
+}
+
+func notFound(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, "404 page not found", http.StatusNotFound)
+}
+
+// ServeHTTP dispatches r to the app mounted at the longest matching prefix,
+// or to Fallback.
+func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.init()
+	m.root.ServeHTTP(w, r)
+}
+
+// Wrap returns the mux as a filter around next: requests that match a mount
+// go to its app; the others (and, with Cascade, those every candidate
+// passed on) go to next.
+func (m *Mux) Wrap(next http.Handler) http.Handler {
+	m.init()
+	return &router{m: m, miss: next}
+}
+
+// A router is a mux with the handler that answers its misses.
+type router struct {
+	m    *Mux
+	miss http.Handler
+	last atomic.Pointer[dispatch] // the dispatch record for the last base
+}
+
+// A dispatch tells Forward and the link functions which mux dispatched a
+// request and from which base. Records are shared between requests with
+// the same base, and never changed.
+type dispatch struct {
+	rt      *router
+	base    string // decoded mount point of the mux
+	escBase string // the same, as the escaped path spells it ("" when not escaped)
+}
+
+// dispatchKey holds the innermost mux's dispatch record on the exchange.
+var dispatchKey = filter.NewKey[*dispatch]("mux")
+
+// forwardsKey counts the forwards of a request.
+var forwardsKey = filter.NewKey[int]("mux.forwards")
+
+func (rt *router) dispatchFor(base, escBase string) *dispatch {
+	if d := rt.last.Load(); d != nil && d.base == base && d.escBase == escBase {
+		return d
+	}
+	d := &dispatch{rt: rt, base: base, escBase: escBase}
+	rt.last.Store(d)
+	return d
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x, w, r2, owner := filter.Begin(w, r)
+	defer owner.End()
+	// When Begin attached the exchange, r2 is a new request value that only
+	// this call holds: the first app may have it.
+	fresh := r2 != r
+	rt.serve(x, w, r2, fresh, "", false)
+}
+
+// serve dispatches r. base is the mux's mount point when the caller knows
+// it (knownBase, from Forward); otherwise it is filter.MountPoint(r).
+func (rt *router) serve(x *filter.Exchange, w http.ResponseWriter, r *http.Request, fresh bool, base string, knownBase bool) {
+	m := rt.m
+	t := m.table.Load()
+	p := r.URL.Path
+	if t == nil || p == "" || p[0] != '/' {
+		rt.miss.ServeHTTP(w, r)
+		return
+	}
+	if !knownBase {
+		base = filter.MountPoint(r)
+	}
+	if !strings.HasPrefix(p, base) {
+		base = "" // cannot happen for a mount point; keep the path whole
+	}
+	escaped := ""
+	if !m.EncodedSlash && r.URL.RawPath != "" {
+		escaped = r.URL.EscapedPath()
+	}
+
+	var rtp route
+	rel := p[len(base):]
+	if r.URL.RawPath == "" && !needsSlowPath(rel) {
+		rtp.key = rel
+	} else {
+		var ok bool
+		rtp, ok = slowRoute(p, escaped, base)
+		if !ok {
+			http.Error(w, "400 bad request: malformed path", http.StatusBadRequest)
+			return
+		}
+		rtp.changed = rtp.path != p || rtp.raw != r.URL.RawPath
+	}
+	escBase := ""
+	if rtp.raw != "" {
+		escBase = rtp.raw[:len(rtp.raw)-len(joinSegments(rtp.esc, rtp.trailing))]
+	}
+	d := rt.dispatchFor(base, escBase)
+	dispatchKey.Set(x, d)
+
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	if !m.Cascade {
+		mt, ok := t.lookup(host, rtp.key)
+		if !ok {
+			rt.missWith(w, r, &rtp)
+			return
+		}
+		rt.call(w, r, fresh, d, &rtp, mt, false)
+		return
+	}
+	var buf [8]match
+	cands := buf[:0]
+	t.trees(host, func(n *node) bool {
+		cands = n.all(rtp.key, cands)
+		return true
+	})
+	for i, mt := range cands {
+		if rt.call(w, r, fresh && i == 0, d, &rtp, mt, true) {
+			return
+		}
+	}
+	rt.missWith(w, r, &rtp)
+}
+
+// missWith sends r to the miss handler, with the cleaned path when the
+// path was cleaned.
+func (rt *router) missWith(w http.ResponseWriter, r *http.Request, rtp *route) {
+	if rtp.changed {
+		r = withPath(r, rtp.path, rtp.raw)
+	}
+	rt.miss.ServeHTTP(w, r)
+}
+
+// withPath returns a copy of r with a copy of its URL that has path and raw.
+func withPath(r *http.Request, path, raw string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path, u.RawPath = path, raw
+	r2.URL = &u
+	return r2
+}
+
+// call serves r with the app of match mt. With cascade it reports whether
+// the app answered (false: it passed); without, it always answers.
+func (rt *router) call(w http.ResponseWriter, r *http.Request, fresh bool, d *dispatch, rtp *route, mt match, cascade bool) bool {
+	e := mt.e
+	// The mount point, decoded and as the pattern spells it, and PATH_INFO.
+	var mp, patMP, info string
+	if rtp.dec == nil {
+		mp = d.base + rtp.key[:mt.end]
+		patMP = mp
+		info = rtp.key[mt.end:]
+	} else {
+		mp, patMP = rtp.mountOf(d.base, d.escBase, mt.k)
+		if patMP == "" {
+			patMP = mp
+		}
+		if rtp.raw != "" {
+			info = rtp.raw[len(patMP):]
+		} else {
+			info = rtp.path[len(mp):]
+		}
+	}
+
+	if rt.m.RedirectSlash && info == "" && e.prefix != "" {
+		redirectSlash(w, r, patMP)
+		return true
+	}
+
+	var r2 *http.Request
+	switch {
+	case rtp.changed:
+		r2 = withPath(r, rtp.path, rtp.raw)
+	case fresh:
+		r2 = r
+	default:
+		r2 = new(http.Request)
+		*r2 = *r
+	}
+	r2.Pattern = e.patternFor(patMP)
+	r2, rctx, patterns := chiRoute(r2, e, info)
+
+	if !cascade {
+		e.app.ServeHTTP(w, r2)
+		return true
+	}
+	g := filter.NewGate(w, answers)
+	e.app.ServeHTTP(g.Writer(), r2)
+	if g.Finish() {
+		return true
+	}
+	if rctx != nil {
+		rctx.RoutePatterns = rctx.RoutePatterns[:patterns]
+	}
+	return false
+}
+
+// chiRoute keeps chi's routing in step with the mount, as chi's own Mount
+// does: when the request carries a chi route context, its RoutePath becomes
+// the path below the mount and the mount's pattern is recorded; a chi
+// router mounted on a mux outside any chi router gets a route context of
+// its own. It returns the request, the route context it changed (nil for
+// none) and how many patterns that context held before.
+func chiRoute(r *http.Request, e *entry, info string) (*http.Request, *chi.Context, int) {
+	routePath := info
+	if routePath == "" {
+		routePath = "/"
+	}
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		n := len(rctx.RoutePatterns)
+		rctx.RoutePath = routePath
+		rctx.RoutePatterns = append(rctx.RoutePatterns, e.chiPattern)
+		return r, rctx, n
+	}
+	if !e.chiRouter {
+		return r, nil, 0
+	}
+	rctx := chi.NewRouteContext()
+	rctx.RoutePath = routePath
+	rctx.RoutePatterns = append(rctx.RoutePatterns, strings.TrimSuffix(r.Pattern, "{path...}")+"*")
+	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)), nil, 0
+}
+
+// redirectSlash redirects to mp + "/", keeping the query.
+func redirectSlash(w http.ResponseWriter, r *http.Request, escapedMP string) {
+	target := escapedMP + "/"
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	code := http.StatusMovedPermanently
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		code = http.StatusPermanentRedirect
+	}
+	w.Header().Set("Location", target)
+	w.WriteHeader(code)
+}

@@ -1,0 +1,303 @@
+package mux
+
+import (
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// An entry is one mounted app.
+type entry struct {
+	host   string // lower case, "" for any host, "*.example.com" for a wildcard
+	prefix string // "" for the root, else "/a/b"
+	app    http.Handler
+
+	// chiRouter: the app is a chi router, which routes on chi's RoutePath.
+	chiRouter  bool
+	chiPattern string // prefix + "/*", what chi's Mount would record
+
+	// pattern caches the r.Pattern given to the app for the last mount
+	// point seen (the mux's base plus prefix), so a mux under a fixed base
+	// does not build the string per request.
+	pattern atomic.Pointer[patternCache]
+}
+
+type patternCache struct{ mp, pattern string }
+
+// patternFor returns the r.Pattern that tells filter.MountPoint the mount
+// point mp: mp followed by a catch-all.
+func (e *entry) patternFor(mp string) string {
+	if c := e.pattern.Load(); c != nil && c.mp == mp {
+		return c.pattern
+	}
+	c := &patternCache{mp: mp, pattern: mp + "/{path...}"}
+	e.pattern.Store(c)
+	return c.pattern
+}
+
+// A node is a segment of the prefix tree: children by key segment.
+type node struct {
+	children map[string]*node
+	entry    *entry
+}
+
+// A table is an immutable routing table: a prefix tree per exact host, per
+// wildcard host suffix, and one for any host. Lookup walks at most the depth
+// of a tree, whatever the number of mounts.
+type table struct {
+	exact   map[string]*node // "example.com", "example.com:8080"
+	wild    map[string]*node // ".example.com" for "*.example.com"
+	any     *node
+	entries []*entry
+}
+
+// parsePattern splits a mount pattern "[host]/path" into its host and its
+// prefix, and checks both.
+func parsePattern(pattern string) (host, prefix string, err error) {
+	i := strings.IndexByte(pattern, '/')
+	if i < 0 {
+		return "", "", fmt.Errorf("mux: mount pattern %q: the path must start with \"/\"", pattern)
+	}
+	host, p := strings.ToLower(pattern[:i]), pattern[i:]
+	if host != "" {
+		name := strings.TrimPrefix(host, "*.")
+		if name == "" || strings.ContainsAny(name, "*?#@[]{} \t") || strings.Contains(name, "..") || name[0] == '.' || name[len(name)-1] == '.' {
+			return "", "", fmt.Errorf("mux: mount pattern %q: bad host %q (use \"example.com\", \"example.com:8080\" or \"*.example.com\")", pattern, host)
+		}
+	}
+	clean := path.Clean(p)
+	if clean != strings.TrimSuffix(p, "/") && clean+"/" != p && p != "/" {
+		return "", "", fmt.Errorf("mux: mount pattern %q: the path is not clean (want %q)", pattern, clean)
+	}
+	if clean == "/" {
+		clean = ""
+	}
+	return host, clean, nil
+}
+
+// add returns a new table with e added; t is unchanged.
+func (t *table) add(e *entry) (*table, error) {
+	for _, old := range t.entries {
+		if old.host == e.host && old.prefix == e.prefix {
+			return nil, fmt.Errorf("mux: %s%s is mounted twice", e.host, orRoot(e.prefix))
+		}
+	}
+	entries := append(append([]*entry(nil), t.entries...), e)
+	nt := &table{entries: entries}
+	for _, e := range entries {
+		nt.insert(e)
+	}
+	return nt, nil
+}
+
+func orRoot(prefix string) string {
+	if prefix == "" {
+		return "/"
+	}
+	return prefix
+}
+
+func (t *table) insert(e *entry) {
+	var root **node
+	switch {
+	case e.host == "":
+		root = &t.any
+	case strings.HasPrefix(e.host, "*."):
+		if t.wild == nil {
+			t.wild = make(map[string]*node)
+		}
+		n := t.wild[e.host[1:]]
+		root = &n
+		defer func() { t.wild[e.host[1:]] = n }()
+	default:
+		if t.exact == nil {
+			t.exact = make(map[string]*node)
+		}
+		n := t.exact[e.host]
+		root = &n
+		defer func() { t.exact[e.host] = n }()
+	}
+	if *root == nil {
+		*root = &node{}
+	}
+	n := *root
+	for rest := keyOf(e.prefix); rest != ""; {
+		var seg string
+		seg, rest = nextSegment(rest)
+		child := n.children[seg]
+		if child == nil {
+			if n.children == nil {
+				n.children = make(map[string]*node)
+			}
+			child = &node{}
+			n.children[seg] = child
+		}
+		n = child
+	}
+	n.entry = e
+}
+
+// nextSegment splits "/seg/rest" into "seg" and "/rest".
+func nextSegment(key string) (seg, rest string) {
+	key = key[1:]
+	if i := strings.IndexByte(key, '/'); i >= 0 {
+		return key[:i], key[i:]
+	}
+	return key, ""
+}
+
+// A match is an entry and the length of the key it matched.
+type match struct {
+	e   *entry
+	end int // bytes of the key matched
+	k   int // segments matched
+}
+
+// deepest returns the entry with the longest prefix of key in the tree.
+func (n *node) deepest(key string) (m match, ok bool) {
+	if n == nil {
+		return m, false
+	}
+	if n.entry != nil {
+		m, ok = match{e: n.entry}, true
+	}
+	for i, k := 0, 0; i < len(key); {
+		j := strings.IndexByte(key[i+1:], '/')
+		if j < 0 {
+			j = len(key)
+		} else {
+			j += i + 1
+		}
+		seg := key[i+1 : j]
+		if seg == "" {
+			break
+		}
+		if n = n.children[seg]; n == nil {
+			break
+		}
+		i, k = j, k+1
+		if n.entry != nil {
+			m, ok = match{e: n.entry, end: j, k: k}, true
+		}
+	}
+	return m, ok
+}
+
+// all appends the entries of the tree that are prefixes of key to buf,
+// deepest first.
+func (n *node) all(key string, buf []match) []match {
+	if n == nil {
+		return buf
+	}
+	start := len(buf)
+	if n.entry != nil {
+		buf = append(buf, match{e: n.entry})
+	}
+	for i, k := 0, 0; i < len(key); {
+		j := strings.IndexByte(key[i+1:], '/')
+		if j < 0 {
+			j = len(key)
+		} else {
+			j += i + 1
+		}
+		seg := key[i+1 : j]
+		if seg == "" {
+			break
+		}
+		if n = n.children[seg]; n == nil {
+			break
+		}
+		i, k = j, k+1
+		if n.entry != nil {
+			buf = append(buf, match{e: n.entry, end: j, k: k})
+		}
+	}
+	// Deepest first.
+	for a, b := start, len(buf)-1; a < b; a, b = a+1, b-1 {
+		buf[a], buf[b] = buf[b], buf[a]
+	}
+	return buf
+}
+
+// trees calls visit with each tree that applies to host, in the order
+// their entries are tried: the exact host with its port, the exact host,
+// wildcard hosts from the most specific, then any host. It stops when
+// visit returns false.
+func (t *table) trees(host string, visit func(*node) bool) {
+	if t.exact != nil || t.wild != nil {
+		name, withPort := hostKeys(host)
+		if t.exact != nil {
+			if withPort != name {
+				if n := t.exact[withPort]; n != nil && !visit(n) {
+					return
+				}
+			}
+			if n := t.exact[name]; n != nil && !visit(n) {
+				return
+			}
+		}
+		if t.wild != nil {
+			for i := strings.IndexByte(name, '.'); i >= 0; {
+				if n := t.wild[name[i:]]; n != nil && !visit(n) {
+					return
+				}
+				j := strings.IndexByte(name[i+1:], '.')
+				if j < 0 {
+					break
+				}
+				i += 1 + j
+			}
+		}
+	}
+	if t.any != nil {
+		visit(t.any)
+	}
+}
+
+// lookup returns the deepest match for key among the trees for host, host
+// trees first.
+func (t *table) lookup(host, key string) (match, bool) {
+	if t.exact == nil && t.wild == nil {
+		return t.any.deepest(key)
+	}
+	var m match
+	found := false
+	t.trees(host, func(n *node) bool {
+		m, found = n.deepest(key)
+		return !found
+	})
+	return m, found
+}
+
+// hostKeys returns host in lower case without a final dot, without its
+// port (name) and with it (withPort; equal to name when there is no port).
+func hostKeys(host string) (name, withPort string) {
+	for i := 0; i < len(host); i++ {
+		if c := host[i]; 'A' <= c && c <= 'Z' {
+			host = strings.ToLower(host)
+			break
+		}
+	}
+	name = host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		name = host[:i]
+	}
+	name = strings.TrimSuffix(name, ".")
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		name = name[1 : len(name)-1]
+	}
+	if name == host {
+		return name, name
+	}
+	return name, strings.Replace(host, ".:", ":", 1)
+}
+
+// isChiRouter reports whether h routes on chi's RoutePath.
+func isChiRouter(h http.Handler) bool {
+	_, ok := h.(chi.Routes)
+	return ok
+}
