@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,6 +105,12 @@ func (m *Mux) Mount(pattern string, app http.Handler) {
 		panic(err.Error())
 	}
 	e := &entry{host: host, prefix: prefix, app: app, chiRouter: isChiRouter(app), chiPattern: prefix + "/*"}
+	if host != "" {
+		e.name, e.port = splitHost(strings.TrimPrefix(host, "*"))
+		if strings.HasPrefix(host, "*.") {
+			e.name = "." + strings.TrimPrefix(e.name, ".")
+		}
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	t := m.table.Load()
@@ -322,6 +329,9 @@ func (rt *router) call(w http.ResponseWriter, r *http.Request, fresh bool, d *di
 	}
 
 	if rt.m.RedirectSlash && info == "" && e.prefix != "" {
+		if rtp.raw == "" {
+			patMP = (&url.URL{Path: mp}).EscapedPath()
+		}
 		redirectSlash(w, r, patMP)
 		return true
 	}
@@ -382,7 +392,7 @@ func chiRoute(r *http.Request, e *entry, info string) (*http.Request, *chi.Conte
 
 // redirectSlash redirects to mp + "/", keeping the query.
 func redirectSlash(w http.ResponseWriter, r *http.Request, escapedMP string) {
-	target := escapedMP + "/"
+	target := "/" + strings.TrimLeft(escapedMP, "/") + "/" // never "//host"
 	if r.URL.RawQuery != "" {
 		target += "?" + r.URL.RawQuery
 	}

@@ -79,6 +79,8 @@ func TestDispatch(t *testing.T) {
 	m.Mount("example.com:8080/", reporter("port"))
 	m.Mount("*.example.com/", reporter("wild"))
 	m.Mount("*.eu.example.com/", reporter("wild-eu"))
+	m.Mount("[::1]/v6", reporter("v6"))
+	m.Mount("*.example.org:8443/", reporter("wild-port"))
 
 	tests := []struct {
 		name, host, target string
@@ -108,6 +110,9 @@ func TestDispatch(t *testing.T) {
 		{"a deep wildcard", "a.b.c.example.com", "/x", "wild", "", "/x", ""},
 		{"not the wildcard's apex", "example.com", "/x", "root", "", "/x", ""},
 		{"not a lookalike", "badexample.com", "/x", "root", "", "/x", ""},
+		{"an IPv6 host", "[::1]:8080", "/v6/x", "v6", "/v6", "/x", ""},
+		{"a wildcard with its port", "a.example.org:8443", "/x", "wild-port", "", "/x", ""},
+		{"a wildcard with another port", "a.example.org:80", "/x", "root", "", "/x", ""},
 		{"a host with odd characters", "a/b?c#d@e", "/css/x", "css", "/css", "/x", ""},
 		{"a dot segment", "", "/css/./site.css", "css", "/css", "/site.css", "/css/site.css"},
 		{"a double slash", "", "//css//site.css", "css", "/css", "/site.css", "/css/site.css"},
@@ -281,6 +286,8 @@ func TestMountErrors(t *testing.T) {
 		{"a bad host", "*/x", "bad host"},
 		{"a host with a slash-free junk", "a@b/x", "bad host"},
 		{"a double wildcard", "*.*.example.com/", "bad host"},
+		{"a bad port", "example.com:http/", "bad host"},
+		{"an empty wildcard", "*./", "bad host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,6 +309,16 @@ func TestMountErrors(t *testing.T) {
 			}
 		}()
 		m.Mount("/api/", ok)
+	})
+	t.Run("twice by host", func(t *testing.T) {
+		m := mux.New()
+		m.Mount("Example.com./x", ok)
+		defer func() {
+			if v := recover(); v == nil || !strings.Contains(v.(string), "twice") {
+				t.Errorf("mounting a host twice: %v", v)
+			}
+		}()
+		m.Mount("example.com/x/", ok)
 	})
 	t.Run("nil", func(t *testing.T) {
 		defer func() {
@@ -354,6 +371,7 @@ func TestMountWhileServing(t *testing.T) {
 func TestRedirectSlash(t *testing.T) {
 	m := &mux.Mux{RedirectSlash: true}
 	m.Mount("/app", reporter("app"))
+	m.Mount("/a b", reporter("space"))
 	m.Mount("/", reporter("root"))
 	tests := []struct {
 		method, target string
@@ -366,6 +384,7 @@ func TestRedirectSlash(t *testing.T) {
 		{http.MethodGet, "/app/", http.StatusOK, ""},
 		{http.MethodGet, "/", http.StatusOK, ""},
 		{http.MethodGet, "//app", http.StatusMovedPermanently, "/app/"},
+		{http.MethodGet, "/a%20b", http.StatusMovedPermanently, "/a%20b/"},
 	}
 	for _, tt := range tests {
 		w := serve(t, m, filtertest.NewRequest(tt.method, tt.target, nil))

@@ -12,7 +12,9 @@ import (
 
 // An entry is one mounted app.
 type entry struct {
-	host   string // lower case, "" for any host, "*.example.com" for a wildcard
+	host   string // as listed: lower case, "" for any host, "*.example.com" for a wildcard
+	name   string // the host name: no port, no brackets, no final dot; ".example.com" for a wildcard
+	port   string // "" for any port
 	prefix string // "" for the root, else "/a/b"
 	app    http.Handler
 
@@ -49,10 +51,16 @@ type node struct {
 // wildcard host suffix, and one for any host. Lookup walks at most the depth
 // of a tree, whatever the number of mounts.
 type table struct {
-	exact   map[string]*node // "example.com", "example.com:8080"
-	wild    map[string]*node // ".example.com" for "*.example.com"
+	exact   map[string]*hostTrees // by host name
+	wild    map[string]*hostTrees // ".example.com" for "*.example.com"
 	any     *node
 	entries []*entry
+}
+
+// hostTrees are the trees of one host name: for a given port, and for any.
+type hostTrees struct {
+	ports   map[string]*node
+	anyPort *node
 }
 
 // parsePattern splits a mount pattern "[host]/path" into its host and its
@@ -64,9 +72,9 @@ func parsePattern(pattern string) (host, prefix string, err error) {
 	}
 	host, p := strings.ToLower(pattern[:i]), pattern[i:]
 	if host != "" {
-		name := strings.TrimPrefix(host, "*.")
-		if name == "" || strings.ContainsAny(name, "*?#@[]{} \t") || strings.Contains(name, "..") || name[0] == '.' || name[len(name)-1] == '.' {
-			return "", "", fmt.Errorf("mux: mount pattern %q: bad host %q (use \"example.com\", \"example.com:8080\" or \"*.example.com\")", pattern, host)
+		name, _ := splitHost(strings.TrimPrefix(host, "*."))
+		if name == "" || !validHost(strings.TrimPrefix(host, "*.")) || strings.Contains(name, "..") || name[0] == '.' {
+			return "", "", fmt.Errorf("mux: mount pattern %q: bad host %q (use \"example.com\", \"example.com:8080\", \"[::1]\" or \"*.example.com\")", pattern, host)
 		}
 	}
 	clean := path.Clean(p)
@@ -82,7 +90,7 @@ func parsePattern(pattern string) (host, prefix string, err error) {
 // add returns a new table with e added; t is unchanged.
 func (t *table) add(e *entry) (*table, error) {
 	for _, old := range t.entries {
-		if old.host == e.host && old.prefix == e.prefix {
+		if old.name == e.name && old.port == e.port && old.prefix == e.prefix {
 			return nil, fmt.Errorf("mux: %s%s is mounted twice", e.host, orRoot(e.prefix))
 		}
 	}
@@ -103,23 +111,34 @@ func orRoot(prefix string) string {
 
 func (t *table) insert(e *entry) {
 	var root **node
-	switch {
-	case e.host == "":
+	if e.host == "" {
 		root = &t.any
-	case strings.HasPrefix(e.host, "*."):
-		if t.wild == nil {
-			t.wild = make(map[string]*node)
+	} else {
+		m := &t.exact
+		if strings.HasPrefix(e.host, "*.") {
+			m = &t.wild
 		}
-		n := t.wild[e.host[1:]]
-		root = &n
-		defer func() { t.wild[e.host[1:]] = n }()
-	default:
-		if t.exact == nil {
-			t.exact = make(map[string]*node)
+		if *m == nil {
+			*m = make(map[string]*hostTrees)
 		}
-		n := t.exact[e.host]
-		root = &n
-		defer func() { t.exact[e.host] = n }()
+		ht := (*m)[e.name]
+		if ht == nil {
+			ht = &hostTrees{}
+			(*m)[e.name] = ht
+		}
+		if e.port == "" {
+			root = &ht.anyPort
+		} else {
+			if ht.ports == nil {
+				ht.ports = make(map[string]*node)
+			}
+			n := ht.ports[e.port]
+			if n == nil {
+				n = &node{}
+				ht.ports[e.port] = n
+			}
+			root = &n
+		}
 	}
 	if *root == nil {
 		*root = &node{}
@@ -224,25 +243,18 @@ func (n *node) all(key string, buf []match) []match {
 }
 
 // trees calls visit with each tree that applies to host, in the order
-// their entries are tried: the exact host with its port, the exact host,
+// their entries are tried: the exact host (its port, then any port),
 // wildcard hosts from the most specific, then any host. It stops when
 // visit returns false.
 func (t *table) trees(host string, visit func(*node) bool) {
 	if t.exact != nil || t.wild != nil {
-		name, withPort := hostKeys(host)
-		if t.exact != nil {
-			if withPort != name {
-				if n := t.exact[withPort]; n != nil && !visit(n) {
-					return
-				}
-			}
-			if n := t.exact[name]; n != nil && !visit(n) {
-				return
-			}
+		name, port := splitHost(host)
+		if ht := t.exact[name]; ht != nil && !ht.visit(port, visit) {
+			return
 		}
 		if t.wild != nil {
 			for i := strings.IndexByte(name, '.'); i >= 0; {
-				if n := t.wild[name[i:]]; n != nil && !visit(n) {
+				if ht := t.wild[name[i:]]; ht != nil && !ht.visit(port, visit) {
 					return
 				}
 				j := strings.IndexByte(name[i+1:], '.')
@@ -256,6 +268,18 @@ func (t *table) trees(host string, visit func(*node) bool) {
 	if t.any != nil {
 		visit(t.any)
 	}
+}
+
+// visit calls visit with the tree for port, then the one for any port; it
+// returns false when visit did.
+func (ht *hostTrees) visit(port string, visit func(*node) bool) bool {
+	if n := ht.ports[port]; n != nil && port != "" && !visit(n) {
+		return false
+	}
+	if ht.anyPort != nil && !visit(ht.anyPort) {
+		return false
+	}
+	return true
 }
 
 // lookup returns the deepest match for key among the trees for host, host
@@ -273,9 +297,9 @@ func (t *table) lookup(host, key string) (match, bool) {
 	return m, found
 }
 
-// hostKeys returns host in lower case without a final dot, without its
-// port (name) and with it (withPort; equal to name when there is no port).
-func hostKeys(host string) (name, withPort string) {
+// splitHost returns the host name of a Host header or pattern, in lower
+// case, without brackets or a final dot, and its port ("" for none).
+func splitHost(host string) (name, port string) {
 	for i := 0; i < len(host); i++ {
 		if c := host[i]; 'A' <= c && c <= 'Z' {
 			host = strings.ToLower(host)
@@ -284,16 +308,12 @@ func hostKeys(host string) (name, withPort string) {
 	}
 	name = host
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
-		name = host[:i]
+		name, port = host[:i], host[i+1:]
 	}
-	name = strings.TrimSuffix(name, ".")
-	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+	if len(name) >= 2 && name[0] == '[' && name[len(name)-1] == ']' {
 		name = name[1 : len(name)-1]
 	}
-	if name == host {
-		return name, name
-	}
-	return name, strings.Replace(host, ".:", ":", 1)
+	return strings.TrimSuffix(name, "."), port
 }
 
 // isChiRouter reports whether h routes on chi's RoutePath.
