@@ -14,6 +14,7 @@ require (
 	github.com/rs/xid v1.6.0
 	github.com/rs/zerolog v1.35.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/crypto v0.55.0
 	modernc.org/sqlite v1.59.0
 )
 

@@ -193,6 +193,7 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.SetContextValue(c.key, ctx.Value(c.key))
 	c.mine.Set(x, c)
 	cfgKey.Set(x, c)
+	filter.SetSessions(x, sessions) // for filters that do not import this package
 	w.Header().Add("Vary", "Cookie")
 	x.OnHeaders(c.commitHook)
 	x.OnFinish(c.finishHook)
