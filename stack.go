@@ -104,8 +104,24 @@ func (s Stack) Then(app http.Handler) http.Handler {
 	if s.logger != nil {
 		h = withLogger(s.logger, h)
 	}
-	return h
+	if len(s.filters) == 0 && s.logger == nil {
+		return app
+	}
+	return &stackHandler{h: h, app: app}
 }
+
+// stackHandler is what Then returns: the composed filters, and the app at
+// their heart for Unwrap.
+type stackHandler struct {
+	h, app http.Handler
+}
+
+func (s *stackHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
+
+// Unwrap returns the app the stack's filters wrap, so that code holding
+// the handler can learn what serves in the end (a mux detects a chi router
+// this way).
+func (s *stackHandler) Unwrap() http.Handler { return s.app }
 
 // ThenFunc is Then(fn) for a handler function.
 func (s Stack) ThenFunc(fn http.HandlerFunc) http.Handler {

@@ -153,3 +153,121 @@ func TestPathInfo(t *testing.T) {
 		t.Errorf("PathInfo without a mount = %q", got)
 	}
 }
+
+func TestGateInformationalThenDrop(t *testing.T) {
+	rec := filtertest.NewRecorder()
+	rec.Header().Set("X-Outer", "1")
+	g := filter.NewGate(rec, notFoundDropped)
+	aw := g.Writer()
+	aw.Header().Set("Set-Cookie", "app=secret")
+	aw.Header().Set("Link", "</a.css>; rel=preload")
+	aw.WriteHeader(http.StatusEarlyHints)
+	aw.WriteHeader(http.StatusNotFound)
+	if g.Finish() {
+		t.Fatal("a 404 passed")
+	}
+	// The caller answers; the app's headers, sent with the 103, are not
+	// part of it, and the caller's own are intact.
+	h := rec.Header()
+	if h.Get("Set-Cookie") != "" || h.Get("Link") != "" || h.Get("X-Outer") != "1" {
+		t.Errorf("after a 103 and a drop, the writer's headers are %v", h)
+	}
+}
+
+func TestGateTrailers(t *testing.T) {
+	rec := filtertest.NewRecorder()
+	g := filter.NewGate(rec, nil)
+	aw := g.Writer()
+	h := aw.Header()
+	h.Set("Trailer", "X-Sum")
+	_, _ = io.WriteString(aw, "body")
+	h.Set("X-Sum", "42")
+	h.Set(http.TrailerPrefix+"X-Late", "yes")
+	g.Finish()
+	if got := rec.Header().Get("X-Sum"); got != "42" {
+		t.Errorf("declared trailer: %q", got)
+	}
+	if got := rec.Header().Get(http.TrailerPrefix + "X-Late"); got != "yes" {
+		t.Errorf("prefixed trailer: %q", got)
+	}
+}
+
+func TestGateFlushUnsupported(t *testing.T) {
+	rec, w := filtertest.NewWriter(0)
+	g := filter.NewGate(w, notFoundDropped)
+	aw := g.Writer()
+	if err := http.NewResponseController(aw).Flush(); !errors.Is(err, http.ErrNotSupported) {
+		t.Errorf("Flush over a writer that cannot: %v", err)
+	}
+	aw.WriteHeader(http.StatusNotFound) // still undecided: the 404 is dropped
+	if g.Finish() || len(rec.Events) != 0 {
+		t.Errorf("a failed flush decided the response: %q", rec.String())
+	}
+}
+
+func TestGateWriterHidesControls(t *testing.T) {
+	g := filter.NewGate(filtertest.NewRecorder(), nil)
+	if _, ok := g.Writer().(interface{ Drop() bool }); ok {
+		t.Error("the app's writer can Drop its own gate")
+	}
+	if _, ok := g.Writer().(interface{ Finish() bool }); ok {
+		t.Error("the app's writer can Finish its own gate")
+	}
+}
+
+// blockingWriter blocks in Write until release is closed.
+type blockingWriter struct {
+	*filtertest.Recorder
+	entered, release chan struct{}
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	close(b.entered)
+	<-b.release
+	return b.Recorder.Write(p)
+}
+
+func TestGateDropDuringSlowWrite(t *testing.T) {
+	bw := &blockingWriter{filtertest.NewRecorder(), make(chan struct{}), make(chan struct{})}
+	g := filter.NewGate(bw, nil)
+	go func() { _, _ = g.Writer().Write([]byte("slow")) }()
+	<-bw.entered
+	// The write is blocked in the writer; Drop must not wait for it.
+	done := make(chan bool)
+	go func() { done <- g.Drop() }()
+	if dropped := <-done; dropped {
+		t.Error("Drop after the headers went through")
+	}
+	close(bw.release)
+}
+
+func TestCheckpoint(t *testing.T) {
+	key := filter.NewKey[string]("test.checkpoint")
+	var ran []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := filter.From(r)
+		x.SetUser("outer")
+		x.OnHeaders(func(*filter.Exchange) { ran = append(ran, "outer") })
+		cp := x.Checkpoint()
+		x.SetUser("attempt")
+		x.SetSessionID("s1")
+		key.Set(x, "attempt")
+		x.OnHeaders(func(*filter.Exchange) { ran = append(ran, "attempt") })
+		x.OnFinish(func(*filter.Exchange) { ran = append(ran, "attempt-finish") })
+		x.Rollback(cp)
+		if x.User() != "outer" || x.SessionID() != "" {
+			t.Errorf("after Rollback: user %q session %q", x.User(), x.SessionID())
+		}
+		if _, ok := key.Get(x); ok {
+			t.Error("a value set in the attempt survived Rollback")
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	lint(t, mountBeginHandler(h)).ServeHTTP(filtertest.NewRecorder(), filtertest.Get("/"))
+	if got := strings.Join(ran, " "); got != "outer attempt-finish" {
+		t.Errorf("hooks that ran: %q", got)
+	}
+}
+
+// mountBeginHandler attaches the exchange and calls h.
+func mountBeginHandler(h http.Handler) http.Handler { return mountBegin(h) }

@@ -26,7 +26,7 @@ var abilities = []struct{ short, iface, method string }{
 // field it makes, and the function that picks the type.
 var cores = []struct{ prefix, core, field, fn, what string }{
 	{"writer", "*handle", "handle", "wrapWriter(h *handle, w http.ResponseWriter)", "h"},
-	{"gate", "*Gate", "Gate", "gateWriter(g *Gate, w http.ResponseWriter)", "g"},
+	{"gate", "gateW", "g", "gateWriter(g *Gate, w http.ResponseWriter)", "gateW{g}"},
 }
 
 func main() {
@@ -57,7 +57,7 @@ func main() {
 			b.WriteString("\n")
 			fmt.Fprintf(&cases, "case %d:\nreturn %s{%s}\n", bits, name, c.what)
 		}
-		fmt.Fprintf(&b, "// %s returns %s as a writer with exactly the optional interfaces of w.\n", c.fn[:strings.IndexByte(c.fn, '(')], c.what)
+		fmt.Fprintf(&b, "// %s returns %s as a writer with exactly the optional interfaces of w.\n", c.fn[:strings.IndexByte(c.fn, '(')], c.fn[strings.IndexByte(c.fn, '(')+1:strings.IndexByte(c.fn, ' ')])
 		fmt.Fprintf(&b, "func %s http.ResponseWriter {\nswitch abilities(w) {\n", c.fn)
 		b.Write(cases.Bytes())
 		b.WriteString("}\npanic(\"unreachable\")\n}\n\n")

@@ -160,135 +160,135 @@ func wrapWriter(h *handle, w http.ResponseWriter) http.ResponseWriter {
 }
 
 // gate wraps a writer that has none of the optional interfaces.
-type gate struct{ *Gate }
+type gate struct{ gateW }
 
 // gateF wraps a writer that has http.Flusher.
-type gateF struct{ *Gate }
+type gateF struct{ gateW }
 
-func (w gateF) Flush() { w.Gate.flush() }
+func (w gateF) Flush() { w.g.flush() }
 
 // gateH wraps a writer that has http.Hijacker.
-type gateH struct{ *Gate }
+type gateH struct{ gateW }
 
-func (w gateH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
+func (w gateH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.g.hijack() }
 
 // gateFH wraps a writer that has http.Flusher, http.Hijacker.
-type gateFH struct{ *Gate }
+type gateFH struct{ gateW }
 
-func (w gateFH) Flush()                                       { w.Gate.flush() }
-func (w gateFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
+func (w gateFH) Flush()                                       { w.g.flush() }
+func (w gateFH) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.g.hijack() }
 
 // gateR wraps a writer that has io.ReaderFrom.
-type gateR struct{ *Gate }
+type gateR struct{ gateW }
 
-func (w gateR) ReadFrom(src io.Reader) (int64, error) { return w.Gate.readFrom(src) }
+func (w gateR) ReadFrom(src io.Reader) (int64, error) { return w.g.readFrom(src) }
 
 // gateFR wraps a writer that has http.Flusher, io.ReaderFrom.
-type gateFR struct{ *Gate }
+type gateFR struct{ gateW }
 
-func (w gateFR) Flush()                                { w.Gate.flush() }
-func (w gateFR) ReadFrom(src io.Reader) (int64, error) { return w.Gate.readFrom(src) }
+func (w gateFR) Flush()                                { w.g.flush() }
+func (w gateFR) ReadFrom(src io.Reader) (int64, error) { return w.g.readFrom(src) }
 
 // gateHR wraps a writer that has http.Hijacker, io.ReaderFrom.
-type gateHR struct{ *Gate }
+type gateHR struct{ gateW }
 
-func (w gateHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
-func (w gateHR) ReadFrom(src io.Reader) (int64, error)        { return w.Gate.readFrom(src) }
+func (w gateHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.g.hijack() }
+func (w gateHR) ReadFrom(src io.Reader) (int64, error)        { return w.g.readFrom(src) }
 
 // gateFHR wraps a writer that has http.Flusher, http.Hijacker, io.ReaderFrom.
-type gateFHR struct{ *Gate }
+type gateFHR struct{ gateW }
 
-func (w gateFHR) Flush()                                       { w.Gate.flush() }
-func (w gateFHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.Gate.hijack() }
-func (w gateFHR) ReadFrom(src io.Reader) (int64, error)        { return w.Gate.readFrom(src) }
+func (w gateFHR) Flush()                                       { w.g.flush() }
+func (w gateFHR) Hijack() (net.Conn, *bufio.ReadWriter, error) { return w.g.hijack() }
+func (w gateFHR) ReadFrom(src io.Reader) (int64, error)        { return w.g.readFrom(src) }
 
 // gateP wraps a writer that has http.Pusher.
-type gateP struct{ *Gate }
+type gateP struct{ gateW }
 
-func (w gateP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateFP wraps a writer that has http.Flusher, http.Pusher.
-type gateFP struct{ *Gate }
+type gateFP struct{ gateW }
 
-func (w gateFP) Flush()                                           { w.Gate.flush() }
-func (w gateFP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateFP) Flush()                                           { w.g.flush() }
+func (w gateFP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateHP wraps a writer that has http.Hijacker, http.Pusher.
-type gateHP struct{ *Gate }
+type gateHP struct{ gateW }
 
-func (w gateHP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
-func (w gateHP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateHP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.g.hijack() }
+func (w gateHP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateFHP wraps a writer that has http.Flusher, http.Hijacker, http.Pusher.
-type gateFHP struct{ *Gate }
+type gateFHP struct{ gateW }
 
-func (w gateFHP) Flush()                                           { w.Gate.flush() }
-func (w gateFHP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
-func (w gateFHP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateFHP) Flush()                                           { w.g.flush() }
+func (w gateFHP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.g.hijack() }
+func (w gateFHP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateRP wraps a writer that has io.ReaderFrom, http.Pusher.
-type gateRP struct{ *Gate }
+type gateRP struct{ gateW }
 
-func (w gateRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
-func (w gateRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateRP) ReadFrom(src io.Reader) (int64, error)            { return w.g.readFrom(src) }
+func (w gateRP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateFRP wraps a writer that has http.Flusher, io.ReaderFrom, http.Pusher.
-type gateFRP struct{ *Gate }
+type gateFRP struct{ gateW }
 
-func (w gateFRP) Flush()                                           { w.Gate.flush() }
-func (w gateFRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
-func (w gateFRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateFRP) Flush()                                           { w.g.flush() }
+func (w gateFRP) ReadFrom(src io.Reader) (int64, error)            { return w.g.readFrom(src) }
+func (w gateFRP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateHRP wraps a writer that has http.Hijacker, io.ReaderFrom, http.Pusher.
-type gateHRP struct{ *Gate }
+type gateHRP struct{ gateW }
 
-func (w gateHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
-func (w gateHRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
-func (w gateHRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.g.hijack() }
+func (w gateHRP) ReadFrom(src io.Reader) (int64, error)            { return w.g.readFrom(src) }
+func (w gateHRP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateFHRP wraps a writer that has http.Flusher, http.Hijacker, io.ReaderFrom, http.Pusher.
-type gateFHRP struct{ *Gate }
+type gateFHRP struct{ gateW }
 
-func (w gateFHRP) Flush()                                           { w.Gate.flush() }
-func (w gateFHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.Gate.hijack() }
-func (w gateFHRP) ReadFrom(src io.Reader) (int64, error)            { return w.Gate.readFrom(src) }
-func (w gateFHRP) Push(target string, opts *http.PushOptions) error { return w.Gate.push(target, opts) }
+func (w gateFHRP) Flush()                                           { w.g.flush() }
+func (w gateFHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.g.hijack() }
+func (w gateFHRP) ReadFrom(src io.Reader) (int64, error)            { return w.g.readFrom(src) }
+func (w gateFHRP) Push(target string, opts *http.PushOptions) error { return w.g.push(target, opts) }
 
 // gateWriter returns g as a writer with exactly the optional interfaces of w.
 func gateWriter(g *Gate, w http.ResponseWriter) http.ResponseWriter {
 	switch abilities(w) {
 	case 0:
-		return gate{g}
+		return gate{gateW{g}}
 	case 1:
-		return gateF{g}
+		return gateF{gateW{g}}
 	case 2:
-		return gateH{g}
+		return gateH{gateW{g}}
 	case 3:
-		return gateFH{g}
+		return gateFH{gateW{g}}
 	case 4:
-		return gateR{g}
+		return gateR{gateW{g}}
 	case 5:
-		return gateFR{g}
+		return gateFR{gateW{g}}
 	case 6:
-		return gateHR{g}
+		return gateHR{gateW{g}}
 	case 7:
-		return gateFHR{g}
+		return gateFHR{gateW{g}}
 	case 8:
-		return gateP{g}
+		return gateP{gateW{g}}
 	case 9:
-		return gateFP{g}
+		return gateFP{gateW{g}}
 	case 10:
-		return gateHP{g}
+		return gateHP{gateW{g}}
 	case 11:
-		return gateFHP{g}
+		return gateFHP{gateW{g}}
 	case 12:
-		return gateRP{g}
+		return gateRP{gateW{g}}
 	case 13:
-		return gateFRP{g}
+		return gateFRP{gateW{g}}
 	case 14:
-		return gateHRP{g}
+		return gateHRP{gateW{g}}
 	case 15:
-		return gateFHRP{g}
+		return gateFHRP{gateW{g}}
 	}
 	panic("unreachable")
 }

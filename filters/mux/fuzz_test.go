@@ -90,6 +90,13 @@ func FuzzDispatch(f *testing.F) {
 		if got.info != "" && got.info[0] != '/' {
 			t.Fatalf("PATH_INFO %q", got.info)
 		}
+		// PATH_INFO, split on every "/" as an app serving files would,
+		// never climbs: no "." or ".." part, encoded slashes included.
+		for _, part := range strings.Split(got.info, "/") {
+			if part == "." || part == ".." {
+				t.Fatalf("PATH_INFO %q has a dot segment", got.info)
+			}
+		}
 		// The path is clean, segment by segment (an encoded slash stays
 		// inside its segment, so check the escaped path).
 		rest := strings.TrimPrefix(got.escaped, base)

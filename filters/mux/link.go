@@ -12,10 +12,25 @@ import (
 // Link returns a link to path inside the app that serves r (WSAPI's
 // request:link): the app's mount point, then path, escaped, then the
 // query, if any. Under a mux that mounted a blog at "/blog",
-// Link(r, "/posts/7", nil) is "/blog/posts/7". path is a decoded path
-// ("/files/a b.txt"); a path without a leading "/" gets one.
+// Link(r, "/posts/7", nil) is "/blog/posts/7", also from inside a chi route
+// of the blog's router. path is a decoded path ("/files/a b.txt"); a path
+// without a leading "/" gets one.
+//
+// The mount point is the deeper of the one the innermost mux gave the app
+// and filter.PrefixMountPoint(r): a prefix mount, never the whole path of
+// an exact route.
 func Link(r *http.Request, path string, query url.Values) string {
-	return link(filter.MountPoint(r), path, query)
+	return link(appMount(r), path, query)
+}
+
+// appMount returns the mount point of the app serving r.
+func appMount(r *http.Request) string {
+	mp := filter.PrefixMountPoint(r)
+	if pc, ok := mountKey.Get(filter.From(r)); ok && len(pc.mp) > len(mp) && r.URL != nil && strings.HasPrefix(r.URL.Path, pc.mp) &&
+		(len(r.URL.Path) == len(pc.mp) || r.URL.Path[len(pc.mp)] == '/') {
+		return pc.mp
+	}
+	return mp
 }
 
 // StaticLink returns a link to a static file beside the app that serves r
@@ -23,7 +38,7 @@ func Link(r *http.Request, path string, query url.Values) string {
 // point, as files sit beside a CGI script. For an app mounted at
 // "/apps/blog", StaticLink(r, "/css/site.css") is "/apps/css/site.css".
 func StaticLink(r *http.Request, path string) string {
-	mp := filter.MountPoint(r)
+	mp := appMount(r)
 	if i := strings.LastIndexByte(mp, '/'); i >= 0 {
 		mp = mp[:i]
 	}
@@ -33,10 +48,10 @@ func StaticLink(r *http.Request, path string) string {
 // AbsoluteLink returns Link as an absolute URL (WSAPI's
 // request:absolute_link), with the scheme and host of the request: "https"
 // when it came over TLS, and the Host header. Behind a proxy listed in the
-// TrustedProxies of the mux that dispatched r, the Forwarded header's
-// proto and host, or else X-Forwarded-Proto and X-Forwarded-Host, name them
-// instead; from any other peer those headers are ignored. A host that is
-// not a valid host[:port] is never used.
+// TrustedProxies of the mux that dispatched r, the header named by its
+// ProxyHeader names them instead (the value the proxy appended: the last
+// one); from any other peer those headers are ignored. A host that is not a
+// valid host[:port] is never used.
 func AbsoluteLink(r *http.Request, path string, query url.Values) string {
 	scheme, host := origin(r)
 	return scheme + "://" + host + Link(r, path, query)
@@ -85,7 +100,7 @@ func origin(r *http.Request) (scheme, host string) {
 		host = r.URL.Host
 	}
 	if d, ok := dispatchKey.Get(filter.From(r)); ok && trusted(d.rt.m.proxies, r) {
-		fscheme, fhost := forwarded(r.Header)
+		fscheme, fhost := forwarded(r.Header, d.rt.m.ProxyHeader)
 		if fscheme == "http" || fscheme == "https" {
 			scheme = fscheme
 		}
@@ -103,13 +118,15 @@ func trusted(p *trust.Proxies, r *http.Request) bool {
 	return !p.Empty() && p.Trusts(trust.Peer(r.RemoteAddr))
 }
 
-// forwarded returns the proto and host the nearest proxy reported: from
-// the first element of the Forwarded header (RFC 7239) when there is one,
-// else from the first values of X-Forwarded-Proto and X-Forwarded-Host.
-func forwarded(h http.Header) (proto, host string) {
-	if f := h.Get("Forwarded"); f != "" {
-		first, _, _ := strings.Cut(f, ",")
-		for _, pair := range strings.Split(first, ";") {
+// forwarded returns the proto and host that the trusted proxy in front
+// reported in the one header it sets: the last element of the Forwarded
+// header (RFC 7239), or the last values of X-Forwarded-Proto and
+// X-Forwarded-Host. Earlier elements and values came from further away,
+// where a client can write them.
+func forwarded(h http.Header, which string) (proto, host string) {
+	if strings.EqualFold(which, "Forwarded") {
+		elem := last(h.Values("Forwarded"))
+		for _, pair := range strings.Split(elem, ";") {
 			k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
 			if !ok {
 				continue
@@ -124,9 +141,19 @@ func forwarded(h http.Header) (proto, host string) {
 		}
 		return proto, host
 	}
-	proto, _, _ = strings.Cut(h.Get("X-Forwarded-Proto"), ",")
-	host, _, _ = strings.Cut(h.Get("X-Forwarded-Host"), ",")
-	return strings.ToLower(strings.TrimSpace(proto)), strings.TrimSpace(host)
+	return strings.ToLower(last(h.Values("X-Forwarded-Proto"))), last(h.Values("X-Forwarded-Host"))
+}
+
+// last returns the last comma-separated element of the last line.
+func last(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	l := lines[len(lines)-1]
+	if i := strings.LastIndexByte(l, ','); i >= 0 {
+		l = l[i+1:]
+	}
+	return strings.TrimSpace(l)
 }
 
 // validHost reports whether h is a host name or an IP literal, with an

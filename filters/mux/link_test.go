@@ -41,6 +41,7 @@ func TestAbsoluteLinkProxies(t *testing.T) {
 	proxy := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	tests := []struct {
 		name    string
+		header  string // ProxyHeader
 		proxies []netip.Prefix
 		peer    string
 		tls     bool
@@ -48,26 +49,32 @@ func TestAbsoluteLinkProxies(t *testing.T) {
 		headers map[string]string
 		want    string
 	}{
-		{"plain", nil, "192.0.2.1:1", false, "a.example", nil, "http://a.example/apps/blog/feed"},
-		{"TLS", nil, "192.0.2.1:1", true, "a.example", nil, "https://a.example/apps/blog/feed"},
-		{"an untrusted peer's headers", nil, "10.0.0.1:1", false, "a.example",
+		{"plain", "", nil, "192.0.2.1:1", false, "a.example", nil, "http://a.example/apps/blog/feed"},
+		{"TLS", "", nil, "192.0.2.1:1", true, "a.example", nil, "https://a.example/apps/blog/feed"},
+		{"an untrusted peer's headers", "", nil, "10.0.0.1:1", false, "a.example",
 			map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}, "http://a.example/apps/blog/feed"},
-		{"a trusted proxy's X-Forwarded", proxy, "10.0.0.1:1", false, "internal:8080",
+		{"a trusted proxy's X-Forwarded", "", proxy, "10.0.0.1:1", false, "internal:8080",
 			map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "www.example"}, "https://www.example/apps/blog/feed"},
-		{"a trusted proxy's Forwarded", proxy, "10.0.0.1:1", false, "internal",
-			map[string]string{"Forwarded": `for=192.0.2.1;proto=https;host="www.example:8443", for=10.0.0.2`}, "https://www.example:8443/apps/blog/feed"},
-		{"a forwarded host with a path", proxy, "10.0.0.1:1", false, "internal",
+		{"a trusted proxy's Forwarded", "Forwarded", proxy, "10.0.0.1:1", false, "internal",
+			map[string]string{"Forwarded": `host=evil.example, for=192.0.2.1;proto=https;host="www.example:8443"`}, "https://www.example:8443/apps/blog/feed"},
+		{"Forwarded when X-Forwarded is believed", "", proxy, "10.0.0.1:1", false, "internal",
+			map[string]string{"Forwarded": `host=evil.example`}, "http://internal/apps/blog/feed"},
+		{"X-Forwarded when Forwarded is believed", "Forwarded", proxy, "10.0.0.1:1", false, "internal",
+			map[string]string{"X-Forwarded-Host": "evil.example"}, "http://internal/apps/blog/feed"},
+		{"the value the proxy appended", "", proxy, "10.0.0.1:1", false, "internal",
+			map[string]string{"X-Forwarded-Host": "evil.example, www.example", "X-Forwarded-Proto": "http, https"}, "https://www.example/apps/blog/feed"},
+		{"a forwarded host with a path", "", proxy, "10.0.0.1:1", false, "internal",
 			map[string]string{"X-Forwarded-Host": "evil.example/x"}, "http://internal/apps/blog/feed"},
-		{"a forwarded host with userinfo", proxy, "10.0.0.1:1", false, "internal",
+		{"a forwarded host with userinfo", "", proxy, "10.0.0.1:1", false, "internal",
 			map[string]string{"X-Forwarded-Host": "a@evil.example"}, "http://internal/apps/blog/feed"},
-		{"an odd proto", proxy, "10.0.0.1:1", false, "internal",
+		{"an odd proto", "", proxy, "10.0.0.1:1", false, "internal",
 			map[string]string{"X-Forwarded-Proto": "javascript"}, "http://internal/apps/blog/feed"},
-		{"a bad Host header", nil, "192.0.2.1:1", false, "a/b@c", nil, "http://localhost/apps/blog/feed"},
-		{"an IPv6 host", nil, "192.0.2.1:1", false, "[::1]:8080", nil, "http://[::1]:8080/apps/blog/feed"},
+		{"a bad Host header", "", nil, "192.0.2.1:1", false, "a/b@c", nil, "http://localhost/apps/blog/feed"},
+		{"an IPv6 host", "", nil, "192.0.2.1:1", false, "[::1]:8080", nil, "http://[::1]:8080/apps/blog/feed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &mux.Mux{TrustedProxies: tt.proxies}
+			m := &mux.Mux{TrustedProxies: tt.proxies, ProxyHeader: tt.header}
 			got := links(m)
 			r := request(tt.host, "/apps/blog/")
 			r.RemoteAddr = tt.peer

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,8 +19,9 @@ import (
 // http.Handler (a miss goes to Fallback) and a filter.Filter (with Wrap, a
 // miss goes to the next handler).
 //
-// Set the fields before the mux serves its first request; Mount may be
-// called at any time, also while the mux serves.
+// Set the fields before the mux serves its first request (Wrap may come
+// before: settings are read at the first request); Mount may be called at
+// any time, also while the mux serves.
 type Mux struct {
 	// Fallback answers requests that match no mount (and, with Cascade,
 	// requests that every candidate passed on) when the mux is used as a
@@ -32,10 +32,13 @@ type Mux struct {
 	// Cascade lets a mounted app pass a request on: when it answers 404
 	// with the header "X-Cascade: pass" (see Pass), its answer is dropped
 	// and the next candidate tries (the next shorter prefix, then entries
-	// for any host), then the miss handler. Each candidate writes through
-	// a filter.Gate, which holds back the headers (never the body) until
-	// the status is known. Default false: the deepest match answers,
-	// whatever it says.
+	// for any host), then the miss handler. Each candidate gets a deep copy
+	// of the request (r.Clone) and writes through a filter.Gate, which holds
+	// back the headers (never the body) until the status is known; what a
+	// candidate that passed left behind (before-headers hooks, annotations,
+	// chi routing state) is taken back. The request body is shared: a
+	// candidate that read it leaves less for the next, so pass before
+	// reading. Default false: the deepest match answers, whatever it says.
 	Cascade bool
 
 	// RedirectSlash redirects a request for a mount prefix without its
@@ -55,11 +58,17 @@ type Mux struct {
 	// Forward) before Forward refuses with ErrForwardLoop. Default 10.
 	MaxForwards int
 
-	// TrustedProxies are the networks of proxies whose Forwarded and
-	// X-Forwarded-Proto/-Host headers AbsoluteLink believes, for requests
-	// this mux dispatched. Default: none, so links use the request's own
-	// Host and TLS state.
+	// TrustedProxies are the networks of proxies whose forwarding header
+	// (ProxyHeader) AbsoluteLink believes, for requests this mux
+	// dispatched. Default: none, so links use the request's own Host and
+	// TLS state.
 	TrustedProxies []netip.Prefix
+
+	// ProxyHeader names the header the trusted proxies set, the only one
+	// believed: "X-Forwarded" (X-Forwarded-Proto and X-Forwarded-Host, the
+	// default) or "Forwarded" (RFC 7239). Of either, the value the nearest
+	// proxy appended, the last, is used.
+	ProxyHeader string
 
 	// Hub receives the mux's events ("mux:forward:loop"). Default
 	// filter.DefaultHub.
@@ -86,11 +95,12 @@ func (m *Mux) Name() string { return "mux" }
 
 // Mount mounts app at pattern: a path prefix, optionally preceded by a host
 // as in net/http's ServeMux ("/api", "api.example.com/", "*.example.com/v1",
-// "example.com:8080/"). The prefix must be a clean path; a final "/" is
-// ignored, so "/api" and "/api/" mount at the same place, and "/" mounts at
-// the root. A wildcard host "*.example.com" matches any name below
-// example.com, not example.com itself; a host without a port matches any
-// port.
+// "example.com:8080/", "[::1]/"). The prefix must be a clean path; a final
+// "/" is ignored, so "/api" and "/api/" mount at the same place, and "/"
+// mounts at the root. A wildcard host "*.example.com" matches any name
+// below example.com, not example.com itself. A host without a port matches
+// any port; one with a port matches a Host header with that port only
+// (browsers leave out the default ports 80 and 443).
 //
 // The app may be any http.Handler: a Stack's handler, a WSAPI-style
 // filter.AppFunc, a hosted CGI or FastCGI program, another Mux, or a chi
@@ -175,7 +185,6 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // go to its app; the others (and, with Cascade, those every candidate
 // passed on) go to next.
 func (m *Mux) Wrap(next http.Handler) http.Handler {
-	m.init()
 	return &router{m: m, miss: next}
 }
 
@@ -198,6 +207,9 @@ type dispatch struct {
 // dispatchKey holds the innermost mux's dispatch record on the exchange.
 var dispatchKey = filter.NewKey[*dispatch]("mux")
 
+// mountKey holds the mount point of the app the innermost mux called.
+var mountKey = filter.NewKey[*patternCache]("mux.mount")
+
 // forwardsKey counts the forwards of a request.
 var forwardsKey = filter.NewKey[int]("mux.forwards")
 
@@ -211,10 +223,11 @@ func (rt *router) dispatchFor(base, escBase string) *dispatch {
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt.m.init()
 	x, w, r2, owner := filter.Begin(w, r)
 	defer owner.End()
 	// When Begin attached the exchange, r2 is a new request value that only
-	// this call holds: the first app may have it.
+	// this call holds: the app may have it.
 	fresh := r2 != r
 	rt.serve(x, w, r2, fresh, "", false)
 }
@@ -257,6 +270,8 @@ func (rt *router) serve(x *filter.Exchange, w http.ResponseWriter, r *http.Reque
 	if rtp.raw != "" {
 		escBase = rtp.raw[:len(rtp.raw)-len(joinSegments(rtp.esc, rtp.trailing))]
 	}
+	prevDispatch, hadDispatch := dispatchKey.Get(x)
+	prevMount, hadMount := mountKey.Get(x)
 	d := rt.dispatchFor(base, escBase)
 	dispatchKey.Set(x, d)
 
@@ -266,34 +281,41 @@ func (rt *router) serve(x *filter.Exchange, w http.ResponseWriter, r *http.Reque
 	}
 	if !m.Cascade {
 		mt, ok := t.lookup(host, rtp.key)
-		if !ok {
-			rt.missWith(w, r, &rtp)
+		if ok {
+			rt.call(x, w, r, fresh, d, &rtp, mt, false)
 			return
 		}
-		rt.call(w, r, fresh, d, &rtp, mt, false)
-		return
-	}
-	var buf [8]match
-	cands := buf[:0]
-	t.trees(host, func(n *node) bool {
-		cands = n.all(rtp.key, cands)
-		return true
-	})
-	for i, mt := range cands {
-		if rt.call(w, r, fresh && i == 0, d, &rtp, mt, true) {
-			return
+	} else {
+		var buf [8]match
+		cands := buf[:0]
+		t.trees(host, func(n *node) bool {
+			cands = n.all(rtp.key, cands)
+			return true
+		})
+		for _, mt := range cands {
+			// Each candidate gets a deep copy, so what one that passes
+			// changed (headers, path values) does not reach the next.
+			if rt.call(x, w, r, false, d, &rtp, mt, true) {
+				return
+			}
 		}
 	}
-	rt.missWith(w, r, &rtp)
-}
-
-// missWith sends r to the miss handler, with the cleaned path when the
-// path was cleaned.
-func (rt *router) missWith(w http.ResponseWriter, r *http.Request, rtp *route) {
+	// A miss: the request goes on as this mux found it.
+	restore(x, dispatchKey, prevDispatch, hadDispatch)
+	restore(x, mountKey, prevMount, hadMount)
 	if rtp.changed {
 		r = withPath(r, rtp.path, rtp.raw)
 	}
 	rt.miss.ServeHTTP(w, r)
+}
+
+// restore puts back the value k held before, or removes it.
+func restore[T any](x *filter.Exchange, k *filter.Key[T], v T, had bool) {
+	if had {
+		k.Set(x, v)
+	} else {
+		k.Delete(x)
+	}
 }
 
 // withPath returns a copy of r with a copy of its URL that has path and raw.
@@ -307,37 +329,39 @@ func withPath(r *http.Request, path, raw string) *http.Request {
 }
 
 // call serves r with the app of match mt. With cascade it reports whether
-// the app answered (false: it passed); without, it always answers.
-func (rt *router) call(w http.ResponseWriter, r *http.Request, fresh bool, d *dispatch, rtp *route, mt match, cascade bool) bool {
+// the app answered (false: it passed, and what it left on the exchange and
+// in chi's route context is taken back); without, it always answers.
+func (rt *router) call(x *filter.Exchange, w http.ResponseWriter, r *http.Request, fresh bool, d *dispatch, rtp *route, mt match, cascade bool) bool {
 	e := mt.e
-	// The mount point, decoded and as the pattern spells it, and PATH_INFO.
-	var mp, patMP, info string
+	// The mount point as the pattern spells it (escaped when the request
+	// path is), and PATH_INFO in the same form.
+	var patMP, info string
 	if rtp.dec == nil {
-		mp = d.base + rtp.key[:mt.end]
-		patMP = mp
+		patMP = d.base + rtp.key[:mt.end]
 		info = rtp.key[mt.end:]
 	} else {
-		mp, patMP = rtp.mountOf(d.base, d.escBase, mt.k)
-		if patMP == "" {
-			patMP = mp
-		}
+		mp, escMP := rtp.mountOf(d.base, d.escBase, mt.k)
+		patMP = mp
+		info = rtp.path[len(mp):]
 		if rtp.raw != "" {
-			info = rtp.raw[len(patMP):]
-		} else {
-			info = rtp.path[len(mp):]
+			patMP = escMP
+			info = rtp.raw[len(escMP):]
 		}
 	}
+	pc := e.patternFor(patMP, rtp.raw != "")
 
 	if rt.m.RedirectSlash && info == "" && e.prefix != "" {
-		if rtp.raw == "" {
-			patMP = (&url.URL{Path: mp}).EscapedPath()
-		}
-		redirectSlash(w, r, patMP)
+		redirectSlash(w, r, pc.escaped)
 		return true
 	}
 
 	var r2 *http.Request
 	switch {
+	case cascade:
+		r2 = r.Clone(r.Context())
+		if rtp.changed {
+			r2.URL.Path, r2.URL.RawPath = rtp.path, rtp.raw
+		}
 	case rtp.changed:
 		r2 = withPath(r, rtp.path, rtp.raw)
 	case fresh:
@@ -346,48 +370,68 @@ func (rt *router) call(w http.ResponseWriter, r *http.Request, fresh bool, d *di
 		r2 = new(http.Request)
 		*r2 = *r
 	}
-	r2.Pattern = e.patternFor(patMP)
-	r2, rctx, patterns := chiRoute(r2, e, info)
+	r2.Pattern = pc.pattern
+	mountKey.Set(x, pc)
+	r2, cs := chiRoute(r2, e, info)
 
 	if !cascade {
 		e.app.ServeHTTP(w, r2)
 		return true
 	}
+	cp := x.Checkpoint()
 	g := filter.NewGate(w, answers)
 	e.app.ServeHTTP(g.Writer(), r2)
 	if g.Finish() {
 		return true
 	}
-	if rctx != nil {
-		rctx.RoutePatterns = rctx.RoutePatterns[:patterns]
-	}
+	x.Rollback(cp)
+	cs.restore()
+	dispatchKey.Set(x, d)
 	return false
+}
+
+// chiState is what chiRoute changed in a chi route context, to put back
+// when a cascade candidate passes.
+type chiState struct {
+	rctx             *chi.Context
+	routePath        string
+	patterns, params int
+}
+
+func (cs chiState) restore() {
+	if c := cs.rctx; c != nil {
+		c.RoutePath = cs.routePath
+		c.RoutePatterns = c.RoutePatterns[:cs.patterns]
+		if cs.params <= len(c.URLParams.Keys) && cs.params <= len(c.URLParams.Values) {
+			c.URLParams.Keys = c.URLParams.Keys[:cs.params]
+			c.URLParams.Values = c.URLParams.Values[:cs.params]
+		}
+	}
 }
 
 // chiRoute keeps chi's routing in step with the mount, as chi's own Mount
 // does: when the request carries a chi route context, its RoutePath becomes
 // the path below the mount and the mount's pattern is recorded; a chi
 // router mounted on a mux outside any chi router gets a route context of
-// its own. It returns the request, the route context it changed (nil for
-// none) and how many patterns that context held before.
-func chiRoute(r *http.Request, e *entry, info string) (*http.Request, *chi.Context, int) {
+// its own. It returns the request and what it changed.
+func chiRoute(r *http.Request, e *entry, info string) (*http.Request, chiState) {
 	routePath := info
 	if routePath == "" {
 		routePath = "/"
 	}
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
-		n := len(rctx.RoutePatterns)
+		cs := chiState{rctx: rctx, routePath: rctx.RoutePath, patterns: len(rctx.RoutePatterns), params: len(rctx.URLParams.Keys)}
 		rctx.RoutePath = routePath
 		rctx.RoutePatterns = append(rctx.RoutePatterns, e.chiPattern)
-		return r, rctx, n
+		return r, cs
 	}
 	if !e.chiRouter {
-		return r, nil, 0
+		return r, chiState{}
 	}
 	rctx := chi.NewRouteContext()
 	rctx.RoutePath = routePath
 	rctx.RoutePatterns = append(rctx.RoutePatterns, strings.TrimSuffix(r.Pattern, "{path...}")+"*")
-	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)), nil, 0
+	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)), chiState{}
 }
 
 // redirectSlash redirects to mp + "/", keeping the query.

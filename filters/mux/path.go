@@ -97,7 +97,7 @@ func slowRoute(decoded, escaped, base string) (route, bool) {
 	for i, p := range parts {
 		if fromEscaped {
 			d, err := url.PathUnescape(p)
-			if err != nil {
+			if err != nil || hasDotPart(d) {
 				return rt, false
 			}
 			dec[i] = d
@@ -187,4 +187,20 @@ func (rt *route) mountOf(base, escBase string, k int) (mp, escMP string) {
 		escMP = escBase + joinSegments(rt.esc[:k], false)
 	}
 	return mp, escMP
+}
+
+// hasDotPart reports whether a decoded segment holds an encoded slash with
+// a "." or ".." beside it ("..%2F..%2Fetc"): such a segment would climb
+// above its mount point once an app splits PATH_INFO on "/", so it is
+// refused, as no clean path contains it.
+func hasDotPart(seg string) bool {
+	if !strings.Contains(seg, "/") {
+		return false
+	}
+	for _, part := range strings.Split(seg, "/") {
+		if part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
 }

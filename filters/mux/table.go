@@ -3,6 +3,7 @@ package mux
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync/atomic"
@@ -28,17 +29,28 @@ type entry struct {
 	pattern atomic.Pointer[patternCache]
 }
 
-type patternCache struct{ mp, pattern string }
+// A patternCache is what a mount point looks like to the app: the mount
+// point as the pattern spells it (escaped when the request path was), the
+// pattern, the decoded mount point, and its escaped form for a Location.
+type patternCache struct{ patMP, pattern, mp, escaped string }
 
-// patternFor returns the r.Pattern that tells filter.MountPoint the mount
-// point mp: mp followed by a catch-all.
-func (e *entry) patternFor(mp string) string {
-	if c := e.pattern.Load(); c != nil && c.mp == mp {
-		return c.pattern
+// patternFor returns how the mount point patMP (escaped when the request
+// path is, raw) is given to the app: r.Pattern tells filter.MountPoint
+// the mount point, and Link finds it on the exchange.
+func (e *entry) patternFor(patMP string, raw bool) *patternCache {
+	if c := e.pattern.Load(); c != nil && c.patMP == patMP {
+		return c
 	}
-	c := &patternCache{mp: mp, pattern: mp + "/{path...}"}
+	c := &patternCache{patMP: patMP, pattern: patMP + "/{path...}", mp: patMP, escaped: patMP}
+	if raw {
+		if d, err := url.PathUnescape(patMP); err == nil {
+			c.mp = d
+		}
+	} else {
+		c.escaped = (&url.URL{Path: patMP}).EscapedPath()
+	}
 	e.pattern.Store(c)
-	return c.pattern
+	return c
 }
 
 // A node is a segment of the prefix tree: children by key segment.
@@ -252,7 +264,7 @@ func (t *table) trees(host string, visit func(*node) bool) {
 		if ht := t.exact[name]; ht != nil && !ht.visit(port, visit) {
 			return
 		}
-		if t.wild != nil {
+		if t.wild != nil && name != "" && name[0] != '.' && !strings.Contains(name, "..") {
 			for i := strings.IndexByte(name, '.'); i >= 0; {
 				if ht := t.wild[name[i:]]; ht != nil && !ht.visit(port, visit) {
 					return
@@ -316,8 +328,18 @@ func splitHost(host string) (name, port string) {
 	return strings.TrimSuffix(name, "."), port
 }
 
-// isChiRouter reports whether h routes on chi's RoutePath.
+// isChiRouter reports whether h routes on chi's RoutePath: h is a chi
+// router, or a handler whose Unwrap leads to one (a wsapi.Stack's handler).
 func isChiRouter(h http.Handler) bool {
-	_, ok := h.(chi.Routes)
-	return ok
+	for i := 0; h != nil && i < 100; i++ {
+		switch t := h.(type) {
+		case chi.Routes:
+			return true
+		case interface{ Unwrap() http.Handler }:
+			h = t.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
 }
