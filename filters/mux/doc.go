@@ -23,7 +23,9 @@
 // ".." removes the segment before it, never going above the mux's own mount
 // point, so "/static/../admin" is matched (and served) as "/admin". An
 // encoded slash (%2F) stays inside its segment unless Mux.EncodedSlash is
-// set; the app receives the request with the cleaned path.
+// set; a segment in which an encoded slash meets a dot segment
+// ("..%2F..%2Fetc") is refused with 400, since PATH_INFO split on "/"
+// would climb with it. The app receives the request with the cleaned path.
 //
 // # Mount points
 //
