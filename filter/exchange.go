@@ -50,6 +50,7 @@ type Exchange struct {
 	committing  bool
 	hijacked    bool
 	panicVal    any
+	aborted     string // why the connection was aborted; see SetAborted
 
 	mount     string
 	requestID string

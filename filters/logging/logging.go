@@ -398,6 +398,9 @@ func (c *config) writeJSON(q *request, x *filter.Exchange, status int, aborted b
 	if aborted {
 		ev.Bool("aborted", true)
 	}
+	if reason := x.Aborted(); reason != "" {
+		ev.Str("abort_reason", reason)
+	}
 	ev.Msg("request")
 }
 

@@ -1,0 +1,171 @@
+package isolate_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
+	"github.com/wsapi-go/wsapi/filters/isolate"
+)
+
+func TestDeadlineBeforeHeaders(t *testing.T) {
+	noLeaks(t)
+	hub := new(filter.Hub)
+	ev := listen(t, hub, isolate.EventTimeout)
+	for _, status := range []int{0, 503, 504} {
+		var err, cause error
+		app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+			err, cause = r.Context().Err(), context.Cause(r.Context())
+			w.Header().Set("X-Late", "1")
+			w.WriteHeader(201)
+			io.WriteString(w, "too late")
+		})
+		for ab := range filtertest.AllAbilities + 1 {
+			rec, w := filtertest.NewWriter(ab)
+			h := filtertest.Check(t, &isolate.Deadline{Timeout: time.Millisecond, Status: status, Hub: hub}, app)
+			if p := serve(h, w, filtertest.Get("/")); p != nil {
+				t.Fatalf("panicked: %v", p)
+			}
+			want := max(status, 503)
+			if rec.Code != want || rec.Body.String() != http.StatusText(want)+"\n" || rec.SentHeader().Get("X-Late") != "" {
+				t.Errorf("%v: got %d %q", ab, rec.Code, rec.Body.String())
+			}
+			if err != context.DeadlineExceeded || cause != context.DeadlineExceeded {
+				t.Errorf("the app saw %v (cause %v)", err, cause)
+			}
+			if e := ev.next(t); !e.Data.(isolate.TimeoutEvent).Answered {
+				t.Errorf("event %+v", e.Data)
+			}
+		}
+	}
+}
+
+func TestDeadlineAfterHeaders(t *testing.T) {
+	noLeaks(t)
+	a := &aborts{}
+	h := a.Wrap(filtertest.Check(t, &isolate.Deadline{Timeout: time.Millisecond, Hub: new(filter.Hub)},
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			io.WriteString(w, "b")
+		})))
+	rec := filtertest.NewRecorder()
+	if p := serve(h, rec, filtertest.Get("/")); p != http.ErrAbortHandler {
+		t.Fatalf("panicked with %v, want http.ErrAbortHandler", p)
+	}
+	if a.reason != "deadline" || rec.Code != 200 {
+		t.Errorf("reason %q, status %d", a.reason, rec.Code)
+	}
+}
+
+// TestDeadlineAfterHeadersOnServer: the stream is not buffered, and the
+// connection's write deadline cuts it.
+func TestDeadlineAfterHeadersOnServer(t *testing.T) {
+	noLeaks(t)
+	first := make(chan struct{})
+	srv := server(t, isolate.New(50*time.Millisecond, 0), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "first\n")
+		w.(http.Flusher).Flush()
+		<-first // the client read the first chunk: nothing was buffered
+		<-r.Context().Done()
+		for range 1000 {
+			if _, err := io.WriteString(w, "more\n"); err != nil {
+				return
+			}
+		}
+	}))
+	resp, err := newClient(t).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "first\n" {
+		t.Fatalf("first chunk %q %v", buf, err)
+	}
+	close(first)
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("a response cut at its deadline read as whole")
+	}
+}
+
+func TestDeadlineInTime(t *testing.T) {
+	noLeaks(t)
+	var dl time.Time
+	var derived error
+	h := filtertest.Check(t, &isolate.Deadline{Timeout: time.Hour}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dl, _ = r.Context().Deadline()
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(ctx, func() {})
+		defer stop()
+		derived = ctx.Err()
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, "made")
+	}))
+	rec := filtertest.NewRecorder()
+	h.ServeHTTP(rec, filtertest.Get("/"))
+	if rec.Code != 201 || rec.Body.String() != "made" || derived != nil {
+		t.Errorf("got %d %q %v", rec.Code, rec.Body.String(), derived)
+	}
+	if d := time.Until(dl); d < 59*time.Minute || d > time.Hour {
+		t.Errorf("deadline in %v", d)
+	}
+}
+
+// TestDeadlineDerivedContext: a context made from the request's ends at
+// the deadline, with its error.
+func TestDeadlineDerivedContext(t *testing.T) {
+	noLeaks(t)
+	var err error
+	h := (&isolate.Deadline{Timeout: time.Millisecond, Hub: new(filter.Hub)}).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), time.Hour)
+		defer cancel()
+		<-ctx.Done()
+		err = ctx.Err()
+	}))
+	h.ServeHTTP(filtertest.NewRecorder(), filtertest.Get("/"))
+	if err != context.DeadlineExceeded {
+		t.Errorf("derived context ended with %v", err)
+	}
+}
+
+func TestDeadlineClientGone(t *testing.T) {
+	noLeaks(t)
+	hub := new(filter.Hub)
+	ev := listen(t, hub, isolate.EventTimeout)
+	var err error
+	h := (&isolate.Deadline{Timeout: time.Hour, Hub: hub}).Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		err = r.Context().Err()
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	r := filtertest.Get("/").WithContext(ctx)
+	cancel()
+	h.ServeHTTP(filtertest.NewRecorder(), r)
+	if err != context.Canceled || len(ev.all()) != 0 {
+		t.Errorf("the app saw %v; %d timeout events", err, len(ev.all()))
+	}
+}
+
+func TestDeadlineConfig(t *testing.T) {
+	for _, d := range []isolate.Deadline{{}, {Timeout: -1}, {Timeout: time.Second, Status: 500}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Wrap took %+v", d)
+				}
+			}()
+			d.Wrap(http.NotFoundHandler())
+		}()
+	}
+	if (&isolate.Deadline{}).Name() != "isolate.Deadline" {
+		t.Error("name")
+	}
+}
