@@ -1,0 +1,147 @@
+package upload_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsapi-go/wsapi/filter/filtertest"
+	"github.com/wsapi-go/wsapi/filters/upload"
+)
+
+// clock is a settable clock for Progress.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+func poll(t *testing.T, p *upload.Progress, target string) (int, map[string]any) {
+	t.Helper()
+	rec := filtertest.NewRecorder()
+	p.ServeHTTP(rec, filtertest.Get(target))
+	var m map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatalf("not JSON: %q", rec.Body.String())
+	}
+	if ct := rec.SentHeader().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	return rec.Code, m
+}
+
+func TestProgress(t *testing.T) {
+	f, _ := newFilter(t)
+	clk := &clock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
+	p := upload.NewProgress()
+	p.Now = clk.Now
+	f.Progress = p
+	body := mpBody(filePart("f", "f", "", repeat("x", 200<<10)))
+	var during upload.Info
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		before, ok := p.Lookup("up-1")
+		if !ok || before.Received != 0 || before.Total != int64(len(body)) || before.Done {
+			t.Errorf("before parsing: %+v, %v", before, ok)
+		}
+		if _, err := upload.Parse(r); err != nil {
+			t.Error(err)
+		}
+		during, _ = p.Lookup("up-1")
+	})
+	r := post(body)
+	r.URL.RawQuery = "X-Progress-ID=up-1"
+	serve(t, f, app, r)
+	if during.Received != int64(len(body)) || during.Done {
+		t.Errorf("after parsing: %+v", during)
+	}
+	code, m := poll(t, p, "/progress?X-Progress-ID=up-1")
+	if code != 200 || m["id"] != "up-1" || m["received"] != float64(len(body)) || m["total"] != float64(len(body)) ||
+		m["done"] != true || m["failed"] != false {
+		t.Errorf("%d %v", code, m)
+	}
+
+	// A header id, a chunked body, a failed upload.
+	f.MaxBodyBytes = 1000
+	r = postChunked(strings.NewReader(body))
+	r.Header.Set("X-Progress-ID", "up-2")
+	wantStatus(t, serve(t, f, formApp(nil), r), 413)
+	info, ok := p.Lookup("up-2")
+	if !ok || info.Total != -1 || !info.Done || !info.Failed || info.Received != 1001 {
+		t.Errorf("failed upload: %+v, %v", info, ok)
+	}
+
+	// Entries expire a minute after the upload ended.
+	clk.add(59 * time.Second)
+	if _, ok := p.Lookup("up-1"); !ok {
+		t.Error("up-1 expired early")
+	}
+	clk.add(time.Second)
+	if code, _ := poll(t, p, "/progress?X-Progress-ID=up-1"); code != 404 {
+		t.Errorf("expired entry: %d", code)
+	}
+	if code, _ := poll(t, p, "/progress?X-Progress-ID=bad%20id"); code != 400 {
+		t.Errorf("bad id: %d", code)
+	}
+	if code, _ := poll(t, p, "/progress"); code != 400 {
+		t.Errorf("no id: %d", code)
+	}
+}
+
+func TestProgressIgnoresBadIDsAndAFullTable(t *testing.T) {
+	f, _ := newFilter(t)
+	p := upload.NewProgress()
+	p.MaxEntries = 1
+	f.Progress = p
+	for _, id := range []string{"a b", strings.Repeat("x", 65), "ok-1", "ok-2"} {
+		r := post(mpBody(fieldPart("a", "1")))
+		r.Header.Set("X-Progress-ID", id)
+		wantStatus(t, serve(t, f, formApp(nil), r), 200)
+	}
+	for id, want := range map[string]bool{"a b": false, strings.Repeat("x", 65): false, "ok-1": true, "ok-2": false} {
+		if _, ok := p.Lookup(id); ok != want {
+			t.Errorf("Lookup(%q) found %v, want %v", id, ok, want)
+		}
+	}
+}
+
+func TestProgressConcurrentPolls(t *testing.T) {
+	f, _ := newFilter(t)
+	p := upload.NewProgress()
+	f.Progress = p
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				p.ServeHTTP(filtertest.NewRecorder(), filtertest.Get("/?X-Progress-ID=c"))
+			}
+		}
+	}()
+	r := post(mpBody(filePart("f", "f", "", repeat("x", 1<<20))))
+	r.Header.Set("X-Progress-ID", "c")
+	wantStatus(t, serve(t, f, formApp(nil), r), 200)
+	close(stop)
+	wg.Wait()
+	if info, ok := p.Lookup("c"); !ok || !info.Done || info.Received != r.ContentLength {
+		t.Errorf("%+v %v", info, ok)
+	}
+}
