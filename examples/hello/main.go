@@ -10,20 +10,18 @@
 // flag, $PORT sets the port (PORT=9000 listens on 127.0.0.1:9000).
 // SIGINT (Ctrl-C) or SIGTERM shuts it down gracefully; a second signal
 // stops it at once.
+//
+// The same binary also runs as a CGI program (when GATEWAY_INTERFACE is
+// set) and as a FastCGI responder (when its standard input is a listening
+// socket, as under spawn-fcgi, or with -fastcgi 127.0.0.1:9000 or
+// -fastcgi /run/hello.sock): wsapi.Launcher picks the mode.
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
 	"html"
-	"log"
-	"net"
+	"io"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -37,6 +35,16 @@ import (
 // is written and flushed as it is yielded.
 var hello = filter.AppFunc(func(env *filter.Env) (int, http.Header, filter.Body) {
 	header := http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	posted := ""
+	if env.Method() == http.MethodPost {
+		// A POST shows how many bytes its body had: the body streams in,
+		// it is not held in memory.
+		n, err := io.Copy(io.Discard, env.Input())
+		if err != nil {
+			return http.StatusBadRequest, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, filter.Text("unreadable body\n")
+		}
+		posted = "<p>POST body: " + strconv.FormatInt(n, 10) + " bytes</p>"
+	}
 	return http.StatusOK, header, filter.TextChunks(func(yield func(string) bool) {
 		// PATH_INFO and SCRIPT_NAME come from the client: escape them.
 		// The && stops at the first yield that returns false (the client
@@ -45,6 +53,7 @@ var hello = filter.AppFunc(func(env *filter.Env) (int, http.Header, filter.Body)
 			yield("<p>Hello Wsapi!</p>") &&
 			yield("<p>PATH_INFO: "+html.EscapeString(env.PathInfo())+"</p>") &&
 			yield("<p>SCRIPT_NAME: "+html.EscapeString(env.ScriptName())+"</p>") &&
+			(posted == "" || yield(posted)) &&
 			yield("</body></html>")
 	})
 })
@@ -84,63 +93,10 @@ func newHandler() http.Handler {
 	return r
 }
 
-// listenAddr returns the address to listen on: flagAddr when it is set,
-// else 127.0.0.1 with the port in $PORT, else 127.0.0.1:8080.
-func listenAddr(flagAddr string, getenv func(string) string) string {
-	if flagAddr != "" {
-		return flagAddr
-	}
-	if port := getenv("PORT"); port != "" {
-		return net.JoinHostPort("127.0.0.1", port)
-	}
-	return "127.0.0.1:8080"
-}
-
-// serve serves the site on ln until ctx is done, then shuts down
-// gracefully: it stops accepting and lets requests in flight finish, for
-// up to 10 seconds.
-func serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           newHandler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       time.Minute,
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
 func main() {
-	addr := flag.String("addr", "", "`address` to listen on (default 127.0.0.1:8080, or 127.0.0.1:$PORT when PORT is set)")
-	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// After the first signal, restore the default handling, so that a
-	// second one stops the program at once.
-	context.AfterFunc(ctx, stop)
-
-	ln, err := net.Listen("tcp", listenAddr(*addr, os.Getenv))
-	if err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("hello: listening on http://%s/hello/", ln.Addr())
-	log.Printf("hello: stack %s", stack)
-	if err := serve(ctx, ln); err != nil {
-		log.Fatal(err)
-	}
-	log.Print("hello: stopped")
+	// The same binary runs natively (go run ./examples/hello), as a CGI
+	// program, or as a FastCGI responder (on a socket a web server or
+	// spawn-fcgi hands over as standard input, or with -fastcgi).
+	l := wsapi.Launcher{Stack: stack}
+	l.Main(newHandler())
 }

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wsapi-go/wsapi"
 )
 
 // chunkRecorder records each write and flush that reaches the server's
@@ -138,37 +141,9 @@ func TestStackListing(t *testing.T) {
 	}
 }
 
-func TestListenAddr(t *testing.T) {
-	env := func(port string) func(string) string {
-		return func(name string) string {
-			if name == "PORT" {
-				return port
-			}
-			return ""
-		}
-	}
-	tests := []struct {
-		name string
-		flag string
-		port string
-		want string
-	}{
-		{"the default", "", "", "127.0.0.1:8080"},
-		{"PORT sets the port on the loopback address", "", "9000", "127.0.0.1:9000"},
-		{"the flag wins over PORT", ":7000", "9000", ":7000"},
-		{"the flag alone", "0.0.0.0:8081", "", "0.0.0.0:8081"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := listenAddr(tt.flag, env(tt.port)); got != tt.want {
-				t.Errorf("listenAddr(%q, PORT=%q) = %q, want %q", tt.flag, tt.port, got, tt.want)
-			}
-		})
-	}
-}
-
-// TestServeStreamsAndShutsDown runs the real server: the body arrives
-// chunked, and cancelling the context shuts the server down cleanly.
+// TestServeStreamsAndShutsDown runs the real server through the
+// launcher: the body arrives chunked, and cancelling the context shuts the
+// server down cleanly.
 func TestServeStreamsAndShutsDown(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -176,7 +151,8 @@ func TestServeStreamsAndShutsDown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, ln) }()
+	l := &wsapi.Launcher{Stack: stack, Logger: slog.New(slog.DiscardHandler)}
+	go func() { done <- l.Serve(ctx, ln, newHandler()) }()
 
 	resp, err := http.Get("http://" + ln.Addr().String() + "/hello/world")
 	if err != nil {
@@ -201,6 +177,6 @@ func TestServeStreamsAndShutsDown(t *testing.T) {
 
 	cancel()
 	if err := <-done; err != nil {
-		t.Errorf("serve returned %v after the context was cancelled, want nil", err)
+		t.Errorf("Serve returned %v after the context was cancelled, want nil", err)
 	}
 }

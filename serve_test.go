@@ -1,0 +1,488 @@
+package wsapi_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsapi-go/wsapi"
+	"github.com/wsapi-go/wsapi/filter"
+)
+
+// TestMain lets the test binary run as a CGI child: the CGI tests run
+// this binary with WSAPI_TEST_CGI_CHILD=1, as a web server would run a
+// CGI program.
+func TestMain(m *testing.M) {
+	if os.Getenv("WSAPI_TEST_CGI_CHILD") == "1" {
+		l := &wsapi.Launcher{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+		if err := l.Run(context.Background(), showEnv); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// showEnv answers with the request's mount point, path below it, method
+// and body.
+var showEnv = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("X-Method", r.Method)
+	fmt.Fprintf(w, "SCRIPT_NAME=%s\nPATH_INFO=%s\nQUERY=%s\nBODY=%s", filter.MountPoint(r), filter.PathInfo(r), r.URL.RawQuery, body)
+})
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// serveNative runs l.Serve on a free port until the test ends; it returns
+// the address and a function that stops the server and returns Serve's
+// error.
+func serveNative(t *testing.T, l *wsapi.Launcher, h http.Handler) (addr string, stop func() error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx, ln, h) }()
+	var once sync.Once
+	var serveErr error
+	stop = func() error {
+		once.Do(func() { cancel(); serveErr = <-done })
+		return serveErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return ln.Addr().String(), stop
+}
+
+func TestNativeDropsAClientThatSendsItsHeadersSlowly(t *testing.T) {
+	called := false
+	l := &wsapi.Launcher{ReadHeaderTimeout: 300 * time.Millisecond, Logger: quietLogger()}
+	addr, _ := serveNative(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	closed := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, c) // returns when the server drops us
+		close(closed)
+	}()
+	// One byte every 50 ms: a whole header would take far longer than
+	// the server waits. Stop after 60 s in all.
+	header := "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 1200)
+	sent := 0
+	for sent < len(header) {
+		select {
+		case <-closed:
+			if sent >= len(header) {
+				t.Fatal("the whole header was sent before the server dropped the client")
+			}
+			if called {
+				t.Error("the handler ran for a request whose headers never came")
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := c.Write([]byte{header[sent]}); err != nil {
+			return // dropped: the write failed
+		}
+		sent++
+	}
+	t.Fatalf("the server still held the connection after %d bytes sent one by one", sent)
+}
+
+func TestNativeAnswers431WhenHeadersAreTooLarge(t *testing.T) {
+	l := &wsapi.Launcher{MaxHeaderBytes: 1024, Logger: quietLogger()}
+	addr, _ := serveNative(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, tt := range []struct {
+		size int
+		want int
+	}{
+		{512, http.StatusOK},
+		{64 << 10, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+		req.Header.Set("X-Big", strings.Repeat("b", tt.size))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%d-byte header: %v", tt.size, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%d-byte header: status %d, want %d", tt.size, resp.StatusCode, tt.want)
+		}
+	}
+}
+
+func TestNativeServerSettings(t *testing.T) {
+	srv := (&wsapi.Launcher{}).Server(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout != wsapi.DefaultReadHeaderTimeout || srv.ReadTimeout != wsapi.DefaultReadTimeout ||
+		srv.IdleTimeout != wsapi.DefaultIdleTimeout || srv.MaxHeaderBytes != wsapi.DefaultMaxHeaderBytes {
+		t.Errorf("defaults: %v %v %v %d", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	}
+	if srv.WriteTimeout != 0 {
+		t.Errorf("WriteTimeout = %v, want 0 (streams are not cut)", srv.WriteTimeout)
+	}
+	srv = (&wsapi.Launcher{ReadHeaderTimeout: time.Second, MaxHeaderBytes: 10}).Server(nil)
+	if srv.ReadHeaderTimeout != time.Second || srv.MaxHeaderBytes != 10 {
+		t.Errorf("set fields not used: %v %d", srv.ReadHeaderTimeout, srv.MaxHeaderBytes)
+	}
+}
+
+func TestNativeShutdownLetsRequestsInFlightFinish(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	})
+	addr, stop := serveNative(t, &wsapi.Launcher{Logger: quietLogger()}, h)
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	// New connections are refused once the listener is closed.
+	refused := false
+	for range 500 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			refused = true
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !refused {
+		t.Error("new connections were still accepted during the shutdown")
+	}
+	close(release)
+	if body := <-got; body != "finished" {
+		t.Errorf("request in flight: %q, want finished", body)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Serve: %v, want nil after a clean shutdown", err)
+	}
+}
+
+func TestNativeShutdownCutsRequestsAfterTheGracePeriod(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	})
+	addr, stop := serveNative(t, &wsapi.Launcher{ShutdownGrace: 50 * time.Millisecond, Logger: quietLogger()}, h)
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-entered
+	err := stop()
+	if err == nil || !strings.Contains(err.Error(), "grace period") {
+		t.Errorf("Serve: %v, want an error about the grace period", err)
+	}
+	if err := <-errc; err == nil {
+		t.Error("the cut request got an answer")
+	}
+}
+
+func TestServeContextLogsTheStack(t *testing.T) {
+	var logs bytes.Buffer
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	l := &wsapi.Launcher{Stack: wsapi.New(filter.Named("first", nil), filter.Named("second", nil)),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := l.Serve(ctx, ln, http.NotFoundHandler()); err != nil {
+		t.Fatal(err)
+	}
+	line, _, _ := strings.Cut(logs.String(), "\n")
+	for _, want := range []string{"mode=native", "addr=http://" + ln.Addr().String() + "/", `stack="first > second"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start-up line %q lacks %q", line, want)
+		}
+	}
+}
+
+func TestModeIsPickedFromTheEnvironment(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	sock, err := ln.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	conn, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	connFile, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer connFile.Close()
+	plain, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+
+	tests := []struct {
+		name string
+		l    wsapi.Launcher
+		want wsapi.Mode
+	}{
+		{"GATEWAY_INTERFACE set: CGI", wsapi.Launcher{Getenv: env("GATEWAY_INTERFACE", "CGI/1.1"), Stdin: sock}, wsapi.CGI},
+		{"a listening socket on stdin: FastCGI", wsapi.Launcher{Getenv: env(), Stdin: sock}, wsapi.FastCGI},
+		{"a FastCGI address: FastCGI", wsapi.Launcher{Getenv: env(), Stdin: plain, FastCGIAddr: "127.0.0.1:0"}, wsapi.FastCGI},
+		{"a connected socket on stdin: native", wsapi.Launcher{Getenv: env(), Stdin: connFile}, wsapi.Native},
+		{"a file on stdin: native", wsapi.Launcher{Getenv: env("PORT", "9000"), Stdin: plain}, wsapi.Native},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.l.Mode(); got != tt.want {
+				t.Errorf("Mode() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNativeAddressFromPORT(t *testing.T) {
+	// A port that is taken makes Run fail, and its error names the address
+	// it tried.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, port, _ := net.SplitHostPort(busy.Addr().String())
+	l := &wsapi.Launcher{Getenv: func(k string) string {
+		if k == "PORT" {
+			return port
+		}
+		return ""
+	}, Logger: quietLogger(), Stdin: nil}
+	err = l.Run(context.Background(), http.NotFoundHandler())
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+port) {
+		t.Errorf("Run: %v, want an error about 127.0.0.1:%s", err, port)
+	}
+}
+
+// cgiChild returns the command that runs this test binary as a CGI child
+// with env.
+func cgiChild(t *testing.T, stdin string, env ...string) (status string, out string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append([]string{"WSAPI_TEST_CGI_CHILD=1", "GATEWAY_INTERFACE=CGI/1.1", "SERVER_PROTOCOL=HTTP/1.1"}, env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	b, _ := cmd.Output() // the exit status is checked through the answer
+	first, _, _ := strings.Cut(string(b), "\r\n")
+	return first, string(b)
+}
+
+func TestCGIChildRejectsBadRequestsWith400(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		why  string
+	}{
+		{"no REQUEST_METHOD", nil, "no REQUEST_METHOD"},
+		{"a method with a space", []string{"REQUEST_METHOD=GE T"}, "not a method name"},
+		{"a method with a newline", []string{"REQUEST_METHOD=GET\nX: y"}, "not a method name"},
+		{"a negative CONTENT_LENGTH", []string{"REQUEST_METHOD=POST", "CONTENT_LENGTH=-1"}, "CONTENT_LENGTH"},
+		{"a CONTENT_LENGTH with a plus", []string{"REQUEST_METHOD=POST", "CONTENT_LENGTH=+5"}, "CONTENT_LENGTH"},
+		{"a CONTENT_LENGTH that is no number", []string{"REQUEST_METHOD=POST", "CONTENT_LENGTH=12x"}, "CONTENT_LENGTH"},
+		{"a CONTENT_LENGTH over int64", []string{"REQUEST_METHOD=POST", "CONTENT_LENGTH=9223372036854775808"}, "CONTENT_LENGTH"},
+		{"a bad SERVER_PROTOCOL", []string{"REQUEST_METHOD=GET", "SERVER_PROTOCOL=HTTP/x"}, "SERVER_PROTOCOL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := cgiChild(t, "", tt.env...)
+			if status != "Status: 400 Bad Request" {
+				t.Fatalf("answer %q, want status 400", out)
+			}
+			if !strings.Contains(out, tt.why) {
+				t.Errorf("answer %q does not say %q", out, tt.why)
+			}
+		})
+	}
+	t.Run("the largest CONTENT_LENGTH is valid", func(t *testing.T) {
+		status, out := cgiChild(t, "abc", "REQUEST_METHOD=POST", "CONTENT_LENGTH=3")
+		if status != "Status: 200 OK" || !strings.Contains(out, "BODY=abc") {
+			t.Errorf("answer %q, want 200 with the body", out)
+		}
+	})
+}
+
+func TestCGIChildTakesItsMountPointFromSCRIPT_NAME(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        []string
+		script     string
+		pathInfo   string
+		wantStatus string
+	}{
+		{"a script with a path below it", []string{"SCRIPT_NAME=/cgi-bin/app", "PATH_INFO=/users/7", "REQUEST_URI=/cgi-bin/app/users/7"}, "/cgi-bin/app", "/users/7", "Status: 200 OK"},
+		{"a script alone", []string{"SCRIPT_NAME=/app", "REQUEST_URI=/app"}, "/app", "", "Status: 200 OK"},
+		{"a rewrite: REQUEST_URI differs", []string{"SCRIPT_NAME=/app", "PATH_INFO=/inner", "REQUEST_URI=/pretty"}, "/app", "/inner", "Status: 200 OK"},
+		{"no REQUEST_URI", []string{"SCRIPT_NAME=/app", "PATH_INFO=/x", "QUERY_STRING=a=1"}, "/app", "/x", "Status: 200 OK"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := cgiChild(t, "", append([]string{"REQUEST_METHOD=GET", "HTTP_HOST=example.org"}, tt.env...)...)
+			if status != tt.wantStatus {
+				t.Fatalf("answer %q", out)
+			}
+			for _, want := range []string{"SCRIPT_NAME=" + tt.script + "\n", "PATH_INFO=" + tt.pathInfo + "\n"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("answer %q lacks %q", out, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCGIAppRunsAProgramAtItsMountPoint(t *testing.T) {
+	var logs syncBuffer
+	app := wsapi.NewCGIApp(os.Args[0])
+	app.Env = []string{"WSAPI_TEST_CGI_CHILD=1"}
+	app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	mux := http.NewServeMux()
+	mux.Handle("/cgi/", app)
+	mux.Handle("/", app)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	tests := []struct {
+		name, method, path, body string
+		want                     []string
+	}{
+		{"GET below the mount point", "GET", "/cgi/a/b?x=1", "", []string{"SCRIPT_NAME=/cgi\n", "PATH_INFO=/a/b\n", "QUERY=x=1\n"}},
+		{"GET at the root", "GET", "/top", "", []string{"SCRIPT_NAME=\n", "PATH_INFO=/top\n"}},
+		{"POST with a body", "POST", "/cgi/echo", "hello body", []string{"SCRIPT_NAME=/cgi\n", "BODY=hello body"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+			if tt.body == "" {
+				req.Body = nil
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("X-Method") != tt.method {
+				t.Fatalf("status %d, X-Method %q, body %q", resp.StatusCode, resp.Header.Get("X-Method"), b)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("body %q lacks %q", b, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCGIAppLogsTheProgramsStderr(t *testing.T) {
+	var logs syncBuffer
+	app := wsapi.NewCGIApp("/bin/sh", "-c", `echo 'first line' >&2; printf 'forged\nlevel=ERROR msg=x\n' >&2; printf 'Content-Type: text/plain\r\n\r\nok'`)
+	app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	rec := httptest.NewRecorder()
+	app.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 200 || rec.Body.String() != "ok" {
+		t.Fatalf("answer %d %q", rec.Code, rec.Body)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `line="first line"`) {
+		t.Errorf("log %q lacks the stderr line", out)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "time=") {
+			t.Errorf("a stderr line made a log line of its own: %q", l)
+		}
+	}
+}
+
+func TestCGIAppDropsHeadersWithUnderscores(t *testing.T) {
+	app := wsapi.NewCGIApp("/bin/sh", "-c", `printf 'Content-Type: text/plain\r\n\r\n'; echo "xff=$HTTP_X_FORWARDED_FOR proxy=$HTTP_PROXY ok=$HTTP_X_OK"`)
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header["X_Forwarded_For"] = []string{"6.6.6.6"}
+	req.Header.Set("Proxy", "http://evil")
+	req.Header.Set("X-Ok", "yes")
+	rec := httptest.NewRecorder()
+	app.ServeHTTP(rec, req)
+	if got, want := strings.TrimSpace(rec.Body.String()), "xff= proxy= ok=yes"; got != want {
+		t.Errorf("program saw %q, want %q", got, want)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
