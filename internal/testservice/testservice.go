@@ -1,6 +1,9 @@
 // Package testservice starts real servers for integration tests: a Redis
-// ([StartRedis]) or a PostgreSQL ([StartPostgres]), each on a free
-// 127.0.0.1 port, with its files in a temporary directory.
+// ([StartRedis]) or a PostgreSQL ([StartPostgres]); nginx ([StartNginx])
+// or lighttpd ([StartLighttpd]) with a configuration the test writes; and
+// FastCGI responders under spawn-fcgi ([SpawnFCGI], [StartResponder]).
+// Each runs on a free 127.0.0.1 port (or a socket), with its files in a
+// temporary directory.
 //
 // A server is stopped, and its directory removed, when the test that
 // started it ends (testing.TB.Cleanup). Stop and Start stop it and start it
@@ -13,9 +16,10 @@
 // message containing "service unavailable". Run locally, such tests are
 // skipped; under CI=true the project's .ci/run fails on such a skip, so CI
 // cannot pass without the services. On Debian the packages are
-// redis-server and postgresql: redis-server is on PATH, and the PostgreSQL
-// programs are found under /usr/lib/postgresql/<version>/bin when they are
-// not on PATH.
+// redis-server, postgresql, nginx-light, lighttpd and spawn-fcgi:
+// redis-server is on PATH, nginx and lighttpd are found in /usr/sbin, and
+// the PostgreSQL programs under /usr/lib/postgresql/<version>/bin when they
+// are not on PATH.
 //
 // # Processes
 //
