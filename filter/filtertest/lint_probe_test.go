@@ -102,20 +102,22 @@ func TestLintAroundFindsBrokenFilters(t *testing.T) {
 func TestLintAroundFindsAnAppCalledAfterTheFilterReturned(t *testing.T) {
 	lint := filtertest.NewLint(nil)
 	var wg sync.WaitGroup
+	returned := make(chan struct{})
+	// The filter calls the app from a goroutine, once the filter's handler
+	// has returned.
 	async := mw(func(next http.Handler, w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			<-returned
 			next.ServeHTTP(w, r)
 		}()
 	})
-	start := make(chan struct{})
 	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-start
 		w.Write([]byte("too late"))
 	})
 	lint.Around(async, app).ServeHTTP(filtertest.NewRecorder(), filtertest.Get("/async"))
-	close(start)
+	close(returned)
 	wg.Wait()
 	assertProblems(t, lint, "the filter called the app after it returned", "Write after the handler returned")
 }
