@@ -188,13 +188,15 @@ type match struct {
 	k   int // segments matched
 }
 
-// deepest returns the entry with the longest prefix of key in the tree.
-func (n *node) deepest(key string) (m match, ok bool) {
+// walk calls fn with each entry of the tree that is a prefix of key,
+// shallowest first. It follows key segment by segment and stops at the
+// first segment the tree does not have.
+func (n *node) walk(key string, fn func(match)) {
 	if n == nil {
-		return m, false
+		return
 	}
 	if n.entry != nil {
-		m, ok = match{e: n.entry}, true
+		fn(match{e: n.entry})
 	}
 	for i, k := 0, 0; i < len(key); {
 		j := strings.IndexByte(key[i+1:], '/')
@@ -205,49 +207,29 @@ func (n *node) deepest(key string) (m match, ok bool) {
 		}
 		seg := key[i+1 : j]
 		if seg == "" {
-			break
+			return
 		}
 		if n = n.children[seg]; n == nil {
-			break
+			return
 		}
 		i, k = j, k+1
 		if n.entry != nil {
-			m, ok = match{e: n.entry, end: j, k: k}, true
+			fn(match{e: n.entry, end: j, k: k})
 		}
 	}
+}
+
+// deepest returns the entry with the longest prefix of key in the tree.
+func (n *node) deepest(key string) (m match, ok bool) {
+	n.walk(key, func(x match) { m, ok = x, true })
 	return m, ok
 }
 
 // all appends the entries of the tree that are prefixes of key to buf,
 // deepest first.
 func (n *node) all(key string, buf []match) []match {
-	if n == nil {
-		return buf
-	}
 	start := len(buf)
-	if n.entry != nil {
-		buf = append(buf, match{e: n.entry})
-	}
-	for i, k := 0, 0; i < len(key); {
-		j := strings.IndexByte(key[i+1:], '/')
-		if j < 0 {
-			j = len(key)
-		} else {
-			j += i + 1
-		}
-		seg := key[i+1 : j]
-		if seg == "" {
-			break
-		}
-		if n = n.children[seg]; n == nil {
-			break
-		}
-		i, k = j, k+1
-		if n.entry != nil {
-			buf = append(buf, match{e: n.entry, end: j, k: k})
-		}
-	}
-	// Deepest first.
+	n.walk(key, func(x match) { buf = append(buf, x) })
 	for a, b := start, len(buf)-1; a < b; a, b = a+1, b-1 {
 		buf[a], buf[b] = buf[b], buf[a]
 	}
