@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsapi-go/wsapi/filter"
@@ -56,10 +58,38 @@ type Filter struct {
 	// logout handlers.
 	NoCrossOriginProtection bool
 
-	// ClientLimiter counts failed attempts per client IP, UserLimiter per
-	// user name. New sets memory limiters: 50 failures per client and 10
-	// per user in 15 minutes. nil turns that limit off.
+	// ClientLimiter counts password and token attempts that were not good
+	// per client address, UserLimiter per user name (trimmed and
+	// lower-cased); an attempt counts from before its check, so that
+	// parallel attempts cannot slip past the limit. nil means the default: a
+	// MemoryLimiter of 50 attempts per client and 10 per user in 15
+	// minutes. Set NoClientLimit or NoUserLimit to turn a limit off.
 	ClientLimiter, UserLimiter Limiter
+
+	// NoClientLimit turns off the limit per client address; NoUserLimit,
+	// the limit per user name.
+	NoClientLimit, NoUserLimit bool
+
+	// ClientPrefix6 is the length of the IPv6 prefix that the client limit
+	// counts as one client: 0 (the default) means 64, the block one
+	// subscriber usually holds; 128 counts each address. IPv4 addresses
+	// count one by one.
+	ClientPrefix6 int
+
+	// SessionLifetime is the longest a session lives: the session
+	// manager's Lifetime (24 hours by default in filters/session). A
+	// logout remembers the login it ended this long, so that a request in
+	// flight at that moment cannot bring the login back by saving the old
+	// session. 0 means 24 hours.
+	SessionLifetime time.Duration
+
+	// LoginKeepsData keeps, at login, the data of an anonymous visitor's
+	// session (a shopping cart) under the new token. Off by default: the
+	// login handler starts an empty session, so that nothing put into the
+	// session before login (by another user of the browser, or planted by
+	// an attacker who fixed the session) carries over. A session that
+	// holds another user's login is emptied either way.
+	LoginKeepsData bool
 
 	// MaxLoginBody caps the body of a login request, in bytes. New sets 4
 	// KiB.
@@ -85,7 +115,8 @@ type Passwords interface {
 }
 
 // New returns an auth filter that tries strategies in order, with the
-// defaults its fields describe.
+// defaults its fields describe. A Filter literal gets the same defaults
+// for the fields it leaves zero.
 func New(strategies ...Strategy) *Filter {
 	return &Filter{
 		Strategies:    strategies,
@@ -137,6 +168,10 @@ type config struct {
 	csrf        *http.CrossOriginProtection // nil when off
 	clients     Limiter
 	usersLim    Limiter
+	prefix6     int
+	lifetime    time.Duration
+	keepData    bool
+	noIPWarned  atomic.Bool
 	maxBody     int64
 	fail        func(w http.ResponseWriter, r *http.Request, d Denial)
 	events      *filter.Hub
@@ -170,6 +205,9 @@ func (f *Filter) build() *config {
 		afterLogout: cmp(f.AfterLogout, "/"),
 		clients:     f.ClientLimiter,
 		usersLim:    f.UserLimiter,
+		prefix6:     f.ClientPrefix6,
+		lifetime:    f.SessionLifetime,
+		keepData:    f.LoginKeepsData,
 		maxBody:     f.MaxLoginBody,
 		fail:        f.FailureHandler,
 		events:      f.Events,
@@ -187,6 +225,27 @@ func (f *Filter) build() *config {
 	}
 	if c.maxBody <= 0 {
 		c.maxBody = 4 << 10
+	}
+	switch {
+	case f.NoClientLimit:
+		c.clients = nil
+	case c.clients == nil:
+		c.clients = NewMemoryLimiter(50, 15*time.Minute)
+	}
+	switch {
+	case f.NoUserLimit:
+		c.usersLim = nil
+	case c.usersLim == nil:
+		c.usersLim = NewMemoryLimiter(10, 15*time.Minute)
+	}
+	if c.prefix6 == 0 {
+		c.prefix6 = 64
+	}
+	if c.prefix6 < 1 || c.prefix6 > 128 {
+		panic("auth: ClientPrefix6 must be 1 to 128 (0 means 64)")
+	}
+	if c.lifetime <= 0 {
+		c.lifetime = 24 * time.Hour
 	}
 	if c.fail == nil {
 		c.fail = DefaultFailure
@@ -265,7 +324,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range c.strategies {
 		id, err := s.Authenticate(r)
-		if err == ErrNotMine {
+		if errors.Is(err, ErrNotMine) {
 			continue
 		}
 		if err != nil {
@@ -445,50 +504,81 @@ func (c *config) publish(topic string, r *http.Request, user, reason string) {
 	c.events.Publish(topic, r, Attempt{User: user, IP: clientIP(r), Reason: reason})
 }
 
-// checkLimits returns a *LimitError when the client, or user when it is
-// not "", has too many recent failures.
-func (c *config) checkLimits(r *http.Request, user string) error {
-	var wait time.Duration
+// reservation is an attempt counted before its credentials are checked.
+type reservation struct {
+	client string // the client's limiter key, when an attempt was counted
+}
+
+// reserve counts an attempt for the client and, when user is not "", for
+// the user name, before the credentials are checked: counting first, in
+// one atomic step per limiter, is what stops a burst of parallel guesses
+// from all passing the check while the first one is still in bcrypt. It
+// returns a *LimitError, and counts nothing, when either is blocked.
+func (c *config) reserve(r *http.Request, user string) (reservation, error) {
+	var res reservation
+	if user != "" {
+		if x := filter.From(r); x != nil {
+			attemptKey.Set(x, user) // for the events
+		}
+	}
 	if c.clients != nil {
-		d, err := c.clients.Check(r.Context(), "ip:"+clientIP(r))
-		c.limiterError(r, err)
-		wait = max(wait, d)
+		if key, ok := clientKey(r, c.prefix6); ok {
+			d, err := c.clients.Reserve(r.Context(), key)
+			switch {
+			case err != nil:
+				c.limiterError(r, err)
+			case d > 0:
+				return res, &LimitError{RetryAfter: d}
+			default:
+				res.client = key
+			}
+		} else if c.noIPWarned.CompareAndSwap(false, true) {
+			filter.From(r).Logger().Warn("auth: a request has no client address (a Unix socket, or a proxy without a logging filter that sets it); the per-client limit is skipped for such requests")
+		}
 	}
 	if c.usersLim != nil && user != "" {
-		d, err := c.usersLim.Check(r.Context(), "user:"+user)
-		c.limiterError(r, err)
-		wait = max(wait, d)
-	}
-	if wait > 0 {
-		if x := filter.From(r); x != nil && user != "" {
-			attemptKey.Set(x, user) // for the event
+		key := userKey(user)
+		d, err := c.usersLim.Reserve(r.Context(), key)
+		switch {
+		case err != nil:
+			c.limiterError(r, err)
+		case d > 0:
+			c.release(r, res.client)
+			return reservation{}, &LimitError{RetryAfter: d}
 		}
-		return &LimitError{RetryAfter: wait}
 	}
-	return nil
+	return res, nil
 }
 
 // attemptKey holds the user name of a failed attempt, for the event.
 var attemptKey = filter.NewKey[string]("auth:attempt")
 
-// failed records a failed attempt for the client and for user.
-func (c *config) failed(r *http.Request, user string) {
-	if x := filter.From(r); x != nil && user != "" {
-		attemptKey.Set(x, user)
-	}
-	ctx := context.WithoutCancel(r.Context())
-	if c.clients != nil {
-		c.limiterError(r, c.clients.Fail(ctx, "ip:"+clientIP(r)))
-	}
-	if c.usersLim != nil && user != "" {
-		c.limiterError(r, c.usersLim.Fail(ctx, "user:"+user))
+// release takes back the client's attempt counted by reserve.
+func (c *config) release(r *http.Request, key string) {
+	if key != "" {
+		c.limiterError(r, c.clients.Release(context.WithoutCancel(r.Context()), key))
 	}
 }
 
-// succeeded clears user's failures.
-func (c *config) succeeded(r *http.Request, user string) {
-	if c.usersLim != nil && user != "" {
-		c.limiterError(r, c.usersLim.Reset(context.WithoutCancel(r.Context()), "user:"+user))
+// succeeded takes back the client's attempt and clears the failures of
+// the user names given (the one typed and the one the identity holds).
+func (c *config) succeeded(r *http.Request, res reservation, names ...string) {
+	c.release(r, res.client)
+	if c.usersLim == nil {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	var done []string
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		key := userKey(name)
+		if slices.Contains(done, key) {
+			continue
+		}
+		done = append(done, key)
+		c.limiterError(r, c.usersLim.Reset(ctx, key))
 	}
 }
 

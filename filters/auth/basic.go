@@ -33,9 +33,10 @@ func requestTime(r *http.Request) int64 {
 // Htpasswd.CacheFor; until then the same credentials cost a SHA-256 and a
 // map lookup. An unknown user is checked against a dummy bcrypt hash, so
 // that it gets the same answer as a wrong password after the same time.
-// Before paying for bcrypt, the filter's brute-force limits are consulted
-// for the client and the user name; a failure counts against both, and a
-// success clears the user's count.
+// Before paying for bcrypt, the attempt is counted against the filter's
+// brute-force limits for the client and the user name, and refused when
+// either is used up; a success takes the client's attempt back and clears
+// the user's count.
 type Basic struct {
 	// Users holds the user names and password hashes.
 	Users *Htpasswd
@@ -79,14 +80,14 @@ func (b *Basic) Authenticate(r *http.Request) (*Identity, error) {
 	}
 	c := configOf(r)
 	name := string(user)
-	if err := c.checkLimits(r, name); err != nil {
+	res, err := c.reserve(r, name)
+	if err != nil {
 		return nil, err
 	}
 	id, err := b.Users.verifySlow(now, user, pass)
 	if err != nil {
-		c.failed(r, name)
-		return nil, err
+		return nil, err // the attempt stays counted
 	}
-	c.succeeded(r, name)
+	c.succeeded(r, res, name, id.Name)
 	return id, nil
 }

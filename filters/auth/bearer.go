@@ -16,7 +16,8 @@ import (
 // them), so a hash lookup is all a check costs, and guessing is hopeless;
 // failures still count against the client's brute-force limit.
 //
-// Tokens may be added and removed while requests are served.
+// Tokens may be added and removed while requests are served. The zero
+// Bearer accepts no token, and is ready to use.
 type Bearer struct {
 	mu     sync.RWMutex
 	tokens map[[sha256.Size]byte]*Identity
@@ -59,6 +60,9 @@ func (b *Bearer) Add(hash string, id Identity) error {
 		return errBadHash
 	}
 	b.mu.Lock()
+	if b.tokens == nil {
+		b.tokens = make(map[[sha256.Size]byte]*Identity)
+	}
 	b.tokens[key] = &id
 	b.mu.Unlock()
 	return nil
@@ -101,10 +105,8 @@ func (b *Bearer) Authenticate(r *http.Request) (*Identity, error) {
 	if id != nil {
 		return id, nil
 	}
-	c := configOf(r)
-	if err := c.checkLimits(r, ""); err != nil {
+	if _, err := configOf(r).reserve(r, ""); err != nil {
 		return nil, err
 	}
-	c.failed(r, "")
-	return nil, ErrInvalid
+	return nil, ErrInvalid // the attempt stays counted
 }

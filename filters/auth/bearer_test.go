@@ -85,3 +85,20 @@ func TestRequireScope(t *testing.T) {
 		}
 	}
 }
+
+func TestTheZeroBearerIsReady(t *testing.T) {
+	var b auth.Bearer
+	tok, hash := auth.NewToken()
+	h := auth.New(&b).Wrap(whoami)
+	if rec := serve(h, get("/", "Bearer "+tok)); rec.Code != 401 {
+		t.Errorf("an empty zero Bearer: %d", rec.Code)
+	}
+	if err := b.Add(hash, auth.Identity{Name: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := serve(h, get("/", "Bearer "+tok)); rec.Code != 200 {
+		t.Errorf("a token added to a zero Bearer: %d", rec.Code)
+	}
+	var empty auth.Bearer
+	empty.Remove(hash)
+}

@@ -35,3 +35,17 @@ var ValidToken = validToken
 
 // PrefersHTML exposes the Accept check.
 var PrefersHTML = prefersHTML
+
+// Scans returns how many times l went through all its keys.
+func Scans(l *MemoryLimiter) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.scans
+}
+
+// OnCompareHash makes every bcrypt comparison call f first, until the
+// test ends.
+func OnCompareHash(t interface{ Cleanup(func()) }, f func(hash []byte)) {
+	compareHook = f
+	t.Cleanup(func() { compareHook = nil })
+}

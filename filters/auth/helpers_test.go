@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,3 +103,5 @@ func (b noBody) Read([]byte) (int, error) {
 func (b noBody) Close() error { return nil }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

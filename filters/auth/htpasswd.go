@@ -2,11 +2,14 @@ package auth
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,9 +37,21 @@ const maxHtpasswdSize = 16 << 20
 // AllowWeak, "{SHA}" (unsalted SHA-1, htpasswd -s) is accepted too; other
 // schemes (MD5 "$apr1$", crypt, plain text) are always refused.
 //
-// The file is read again when its modification time or size changes,
-// checked at most once per CheckEvery; a file that no longer parses is
-// logged and the users read before stay in force.
+// The file is read again when its content changes: at most once per
+// CheckEvery, on the path of a request, it is read and its SHA-256
+// compared with the last reading's (its modification time and size are
+// not trusted: a copy that keeps them, or two writes within one tick of
+// the clock, would hide a change). When it changed, the users of its good
+// lines take effect at once, so a user removed from the file is refused
+// even when another line is broken; the lines that cannot be used are
+// logged and left out. A file that cannot be read at all is logged, and
+// the users read before stay in force.
+//
+// An unknown user is checked against a dummy bcrypt hash of the file's
+// highest cost, so a wrong password and an unknown user take the same
+// time; a {SHA} user is checked against that dummy hash too. A user whose
+// hash has a lower cost than others answers faster, which tells that the
+// user exists: Load logs a warning when the costs differ.
 //
 // Set the fields, then call Load, before the first request; OpenHtpasswd
 // does both with the defaults.
@@ -48,8 +63,8 @@ type Htpasswd struct {
 	AllowWeak bool
 	// Roles gives users their roles (Identity.Roles), by user name.
 	Roles map[string][]string
-	// CheckEvery is how often, at most, the file's modification time and
-	// size are checked for a change, on the path of a request. 0 means one
+	// CheckEvery is how often, at most, the file is read and hashed to
+	// see whether it changed, on the path of a request. 0 means one
 	// second; a negative value means on every verification.
 	CheckEvery time.Duration
 	// CacheFor is how long a successful verification is remembered, so a
@@ -59,10 +74,12 @@ type Htpasswd struct {
 	// and holds at most 4096 entries. 0 means 30 seconds; a negative value
 	// turns the cache off.
 	CacheFor time.Duration
-	// Logger receives reload errors; nil means slog.Default().
+	// Logger receives reload errors and the warning about mixed bcrypt
+	// costs; nil means slog.Default().
 	Logger *slog.Logger
 
 	mu        sync.Mutex // serializes loads
+	readErr   string     // the last error reading the file, logged once
 	table     atomic.Pointer[htTable]
 	lastCheck atomic.Int64 // unix nanoseconds of the last change check
 	cache     verifyCache
@@ -70,19 +87,21 @@ type Htpasswd struct {
 
 // htTable is one reading of the file.
 type htTable struct {
-	users map[string]htUser
-	dummy string // bcrypt hash compared for unknown users
-	mtime time.Time
-	size  int64
+	users            map[string]htUser
+	dummy            string            // bcrypt hash compared for unknown users
+	minCost, maxCost int               // of the bcrypt hashes; 0 when there is none
+	sum              [sha256.Size]byte // of the file's content
 }
 
 type htUser struct {
-	hash string
-	id   *Identity
+	hash  string
+	stamp string // see Stamp
+	id    *Identity
 }
 
 // OpenHtpasswd reads the htpasswd file at path, with the defaults of
-// Htpasswd (bcrypt only).
+// Htpasswd (bcrypt only). It returns an error when the file cannot be
+// read or any line cannot be used.
 func OpenHtpasswd(path string) (*Htpasswd, error) {
 	h := &Htpasswd{File: path}
 	if err := h.Load(); err != nil {
@@ -91,90 +110,135 @@ func OpenHtpasswd(path string) (*Htpasswd, error) {
 	return h, nil
 }
 
-// Load reads the file now. It returns an error, and keeps the users read
-// before, when the file cannot be read or a line cannot be used (a weak or
-// unknown hash scheme, a duplicate or malformed line); the error names the
-// line.
+// Load reads the file now. When the file cannot be read, it returns the
+// error and the users read before stay. Otherwise the users of the good
+// lines take effect, and the lines that cannot be used (a weak or unknown
+// hash scheme, a malformed line, a user listed twice, which leaves that
+// user out altogether) are left out and named in the error.
 func (h *Htpasswd) Load() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	fi, err := os.Stat(h.File)
-	if err != nil {
-		return fmt.Errorf("auth: htpasswd: %w", err)
-	}
-	return h.load(fi)
-}
-
-// load reads the file whose stat is fi; h.mu is held.
-func (h *Htpasswd) load(fi os.FileInfo) error {
-	f, err := os.Open(h.File)
-	if err != nil {
-		return fmt.Errorf("auth: htpasswd: %w", err)
-	}
-	defer f.Close()
-	t, err := parseHtpasswd(io.LimitReader(f, maxHtpasswdSize+1), h.File, h.AllowWeak, h.Roles)
+	data, err := h.read()
 	if err != nil {
 		return err
 	}
-	t.mtime, t.size = fi.ModTime(), fi.Size()
-	h.table.Store(t)
-	h.cache.clear()
-	return nil
+	t, bad, err := parseHtpasswd(data, h.File, h.AllowWeak, h.Roles)
+	if err != nil {
+		return err
+	}
+	h.store(t)
+	return errors.Join(bad...)
 }
 
-// parseHtpasswd reads htpasswd lines from r.
-func parseHtpasswd(r io.Reader, name string, allowWeak bool, roles map[string][]string) (*htTable, error) {
-	t := &htTable{users: map[string]htUser{}}
-	sc := bufio.NewScanner(r)
+// read reads the whole file, at most maxHtpasswdSize bytes.
+func (h *Htpasswd) read() ([]byte, error) {
+	f, err := os.Open(h.File)
+	if err != nil {
+		return nil, fmt.Errorf("auth: htpasswd: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxHtpasswdSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("auth: htpasswd: %w", err)
+	}
+	if len(data) > maxHtpasswdSize {
+		return nil, fmt.Errorf("auth: htpasswd %s: larger than %d bytes", h.File, maxHtpasswdSize)
+	}
+	return data, nil
+}
+
+// store puts t in force; h.mu is held.
+func (h *Htpasswd) store(t *htTable) {
+	h.table.Store(t)
+	h.cache.clear()
+	if t.minCost != t.maxCost {
+		h.logger().Warn("auth: htpasswd: the bcrypt hashes have different costs; a user with a cheaper hash answers faster than an unknown user, which tells who exists: hash every password with the same cost (htpasswd -B -C)",
+			"file", h.File, "min_cost", t.minCost, "max_cost", t.maxCost)
+	}
+}
+
+// parseHtpasswd reads htpasswd lines from data. The lines it cannot use
+// are left out and returned as errors in bad.
+func parseHtpasswd(data []byte, name string, allowWeak bool, roles map[string][]string) (t *htTable, bad []error, err error) {
+	t = &htTable{users: map[string]htUser{}, sum: sha256.Sum256(data)}
+	dups := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 64<<10)
-	cost, total := 0, 0
 	for n := 1; sc.Scan(); n++ {
-		total += len(sc.Bytes()) + 1
-		if total > maxHtpasswdSize {
-			return nil, fmt.Errorf("auth: htpasswd %s: larger than %d bytes", name, maxHtpasswdSize)
-		}
 		line := strings.TrimRight(sc.Text(), "\r")
 		if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
 			continue
 		}
 		user, hash, ok := strings.Cut(line, ":")
 		if !ok || user == "" || hash == "" || len(user) > 255 || len(hash) > maxHashLen || hasControl([]byte(user)) {
-			return nil, fmt.Errorf("auth: htpasswd %s line %d: want \"name:hash\"", name, n)
+			bad = append(bad, fmt.Errorf("auth: htpasswd %s line %d: want \"name:hash\"", name, n))
+			continue
 		}
-		if _, dup := t.users[user]; dup {
-			return nil, fmt.Errorf("auth: htpasswd %s line %d: user %q appears twice", name, n, user)
+		if _, dup := t.users[user]; dup || dups[user] {
+			bad = append(bad, fmt.Errorf("auth: htpasswd %s line %d: user %q appears twice; the user is left out", name, n, user))
+			delete(t.users, user)
+			dups[user] = true
+			continue
 		}
 		switch {
 		case isBcrypt(hash):
 			c, err := bcrypt.Cost([]byte(hash))
 			if err != nil {
-				return nil, fmt.Errorf("auth: htpasswd %s line %d (user %q): bad bcrypt hash: %v", name, n, user, err)
+				bad = append(bad, fmt.Errorf("auth: htpasswd %s line %d (user %q): bad bcrypt hash: %v", name, n, user, err))
+				continue
 			}
-			cost = max(cost, c)
+			if t.maxCost == 0 {
+				t.minCost = c
+			}
+			t.minCost, t.maxCost = min(t.minCost, c), max(t.maxCost, c)
 		case strings.HasPrefix(hash, "{SHA}"):
 			if !allowWeak {
-				return nil, fmt.Errorf("auth: htpasswd %s line %d (user %q): {SHA} is a weak hash scheme: use bcrypt (htpasswd -B), or set Htpasswd.AllowWeak", name, n, user)
+				bad = append(bad, fmt.Errorf("auth: htpasswd %s line %d (user %q): {SHA} is a weak hash scheme: use bcrypt (htpasswd -B), or set Htpasswd.AllowWeak", name, n, user))
+				continue
 			}
 			if d, err := base64.StdEncoding.DecodeString(hash[5:]); err != nil || len(d) != sha1.Size {
-				return nil, fmt.Errorf("auth: htpasswd %s line %d (user %q): bad {SHA} hash", name, n, user)
+				bad = append(bad, fmt.Errorf("auth: htpasswd %s line %d (user %q): bad {SHA} hash", name, n, user))
+				continue
 			}
 		default:
-			return nil, fmt.Errorf("auth: htpasswd %s line %d (user %q): unsupported hash scheme: use bcrypt (htpasswd -B)", name, n, user)
+			bad = append(bad, fmt.Errorf("auth: htpasswd %s line %d (user %q): unsupported hash scheme: use bcrypt (htpasswd -B)", name, n, user))
+			continue
 		}
-		t.users[user] = htUser{hash: hash, id: &Identity{Name: user, Roles: roles[user]}}
+		t.users[user] = htUser{hash: hash, stamp: stampOf(hash), id: &Identity{Name: user, Roles: roles[user]}}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("auth: htpasswd %s: %w", name, err)
+		return nil, nil, fmt.Errorf("auth: htpasswd %s: %w", name, err)
 	}
+	cost := t.maxCost
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
 	t.dummy = dummyHash(cost)
-	return t, nil
+	return t, bad, nil
+}
+
+// stampOf returns the stamp of a stored hash: 16 hex digits of its
+// SHA-256.
+func stampOf(hash string) string {
+	sum := sha256.Sum256([]byte(hash))
+	return hex.EncodeToString(sum[:8])
 }
 
 func isBcrypt(hash string) bool {
 	return strings.HasPrefix(hash, "$2y$") || strings.HasPrefix(hash, "$2b$") || strings.HasPrefix(hash, "$2a$")
+}
+
+// compareHook, when set, is called before each bcrypt comparison; tests
+// count the comparisons with it.
+var compareHook func(hash []byte)
+
+// compareHash is bcrypt.CompareHashAndPassword. pass is not handed to the
+// hook, so that it does not escape (it lies in the caller's stack buffer).
+func compareHash(hash, pass []byte) error {
+	if compareHook != nil {
+		compareHook(hash)
+	}
+	return bcrypt.CompareHashAndPassword(hash, pass)
 }
 
 // dummies holds one dummy bcrypt hash per cost, made once.
@@ -211,29 +275,34 @@ func (h *Htpasswd) current(now int64) *htTable {
 	return t
 }
 
+// reloadIfChanged reads the file again when its modification time, size
+// or content changed. Bad lines are logged and left out; a file that
+// cannot be read is logged and the users read before stay.
 func (h *Htpasswd) reloadIfChanged() {
-	fi, err := os.Stat(h.File)
-	if err != nil {
-		h.logger().Error("auth: htpasswd: cannot check the file; the users read before stay in force", "file", h.File, "error", err.Error())
-		return
-	}
-	if t := h.table.Load(); t != nil && t.mtime.Equal(fi.ModTime()) && t.size == fi.Size() {
-		return
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t := h.table.Load(); t != nil && t.mtime.Equal(fi.ModTime()) && t.size == fi.Size() {
+	data, err := h.read()
+	if err != nil {
+		if msg := err.Error(); msg != h.readErr { // once, not at every check
+			h.readErr = msg
+			h.logger().Error("auth: htpasswd: cannot read the file; the users read before stay in force", "file", h.File, "error", msg)
+		}
 		return
 	}
-	if err := h.load(fi); err != nil {
-		h.logger().Error("auth: htpasswd: cannot reload; the users read before stay in force", "error", err.Error())
-		// Do not try again until the file changes once more.
-		if t := h.table.Load(); t != nil {
-			c := *t
-			c.mtime, c.size = fi.ModTime(), fi.Size()
-			h.table.Store(&c)
-		}
+	h.readErr = ""
+	old := h.table.Load()
+	if old != nil && old.sum == sha256.Sum256(data) {
+		return
 	}
+	t, bad, err := parseHtpasswd(data, h.File, h.AllowWeak, h.Roles)
+	if err != nil {
+		h.logger().Error("auth: htpasswd: cannot reload; the users read before stay in force", "file", h.File, "error", err.Error())
+		return
+	}
+	for _, e := range bad {
+		h.logger().Error("auth: htpasswd: a line is refused; the other lines are in force", "error", e.Error())
+	}
+	h.store(t)
 }
 
 func (h *Htpasswd) logger() *slog.Logger {
@@ -241,6 +310,14 @@ func (h *Htpasswd) logger() *slog.Logger {
 		return h.Logger
 	}
 	return slog.Default()
+}
+
+// Stamp returns a stamp of the user's stored password hash (16 hex
+// digits of its SHA-256), which changes when the password does, and
+// whether the file has that user.
+func (h *Htpasswd) Stamp(name string) (string, bool) {
+	u, ok := h.current(time.Now().UnixNano()).users[name]
+	return u.stamp, ok
 }
 
 // Lookup returns the identity of the user name, and whether the file has
@@ -324,8 +401,11 @@ func (h *Htpasswd) verifySlow(now int64, user, pass []byte) (*Identity, error) {
 	}
 	ok := false
 	if isBcrypt(hash) {
-		ok = bcrypt.CompareHashAndPassword([]byte(hash), pass) == nil
+		ok = compareHash([]byte(hash), pass) == nil
 	} else { // {SHA}, accepted at load only with AllowWeak
+		// Pay for the dummy bcrypt too, so that a {SHA} user takes as
+		// long as an unknown one and timing does not tell who exists.
+		_ = compareHash([]byte(t.dummy), pass)
 		want, _ := base64.StdEncoding.DecodeString(hash[5:])
 		got := sha1.Sum(pass)
 		ok = subtle.ConstantTimeCompare(want, got[:]) == 1

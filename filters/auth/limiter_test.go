@@ -30,9 +30,16 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// fullLimiter is a Limiter with the methods both built-in ones have.
+type fullLimiter interface {
+	auth.Limiter
+	Check(ctx context.Context, key string) (time.Duration, error)
+	Fail(ctx context.Context, key string) error
+}
+
 // testLimiter runs the Limiter contract on l, whose clock is clk, with a
 // limit of 3 in a minute.
-func testLimiter(t *testing.T, l auth.Limiter, clk *clock) {
+func testLimiter(t *testing.T, l fullLimiter, clk *clock) {
 	ctx := context.Background()
 	wait := func(key string) time.Duration {
 		t.Helper()
@@ -73,6 +80,45 @@ func testLimiter(t *testing.T, l auth.Limiter, clk *clock) {
 	if d := wait("k"); d != 0 {
 		t.Errorf("after Reset: wait %v", d)
 	}
+
+	// Reserve counts as it checks: 3 attempts, then a wait, and the
+	// refused attempt is not counted.
+	reserve := func(key string) time.Duration {
+		t.Helper()
+		d, err := l.Reserve(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for i := 1; i <= 3; i++ {
+		if d := reserve("r"); d != 0 {
+			t.Fatalf("reservation %d: wait %v", i, d)
+		}
+		clk.Add(time.Second)
+	}
+	if d := reserve("r"); d != 57*time.Second {
+		t.Errorf("reservation 4: wait %v, want 57s", d)
+	}
+	if d := wait("r"); d != 57*time.Second {
+		t.Errorf("a refused reservation was counted: wait %v, want 57s", d)
+	}
+	// Release takes back the most recent attempt: room for one more.
+	if err := l.Release(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if d := wait("r"); d != 0 {
+		t.Errorf("after Release: wait %v", d)
+	}
+	if d := reserve("r"); d != 0 {
+		t.Errorf("a reservation after Release: wait %v", d)
+	}
+	if d := reserve("r"); d == 0 {
+		t.Error("past the limit again: no wait")
+	}
+	if err := l.Release(ctx, "never seen"); err != nil {
+		t.Errorf("Release of an unknown key: %v", err)
+	}
 }
 
 func TestMemoryLimiter(t *testing.T) {
@@ -95,8 +141,8 @@ func TestMemoryLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d keys, want 100", n)
 	}
 	l.Fail(ctx, "one more")
-	if n := l.Len(); n != 100 {
-		t.Errorf("past MaxKeys: %d keys, want 100", n)
+	if n := l.Len(); n != 91 {
+		t.Errorf("past MaxKeys: %d keys, want 91 (a tenth dropped, one added)", n)
 	}
 	clk.Add(time.Minute)
 	l.Fail(ctx, "late") // sweeps the expired keys

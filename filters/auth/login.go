@@ -31,17 +31,22 @@ type loginRequest struct {
 //     NoCrossOriginProtection is set);
 //   - reads at most MaxLoginBody bytes of body (413 past that; 415 for
 //     another Content-Type; 400 for a body it cannot parse);
-//   - answers 429 with Retry-After when the client or the user name has
-//     failed too often ("auth:limited");
-//   - checks the password with the filter's Users; a failure counts
-//     against the client and the user name ("auth:login:failed"), and is
-//     answered 401, or, for a form when the filter has a LoginPath, with a
-//     303 back to the login page with "error=invalid" and the "next" path;
-//   - on success, renews the session token (a token planted before login
-//     is worthless after it), stores the user name under SessionKey,
-//     clears the user name's failures ("auth:login"), and sends a form to
-//     the "next" path when it is a local path (LocalPath), else to
-//     AfterLogin; JSON gets 200 and {"user": ..., "next": ...}.
+//   - answers 500 when no session filter runs before it;
+//   - counts the attempt against the client and the user name, and
+//     answers 429 with Retry-After instead when either has used up its
+//     limit ("auth:limited");
+//   - checks the password with the filter's Users; a failure stays counted
+//     ("auth:login:failed"), and is answered 401, or, for a form when the
+//     filter has a LoginPath, with a 303 back to the login page with
+//     "error=invalid" and the "next" path;
+//   - on success, takes the client's attempt back, clears the user name's
+//     failures, and starts a new session with a new token (a token
+//     planted before login is worthless after it) and no data from before
+//     (see LoginKeepsData; another user's login is always dropped); it
+//     stores the user name under SessionKey and the login under
+//     LoginKey ("auth:login"), and sends a form to the "next" path when it
+//     is a local path (LocalPath), else to AfterLogin; JSON gets 200 and
+//     {"user": ..., "next": ...}.
 //
 // It panics when the filter has no Users and no strategy to take them from.
 func (f *Filter) LoginHandler() http.Handler {
@@ -53,9 +58,12 @@ func (f *Filter) LoginHandler() http.Handler {
 }
 
 // LogoutHandler returns the handler of the logout POST: it destroys the
-// session ("auth:logout") and sends a browser to AfterLogout with 303;
-// a client that does not prefer HTML gets 204. Anything but POST gets 405,
-// and a cross-origin request 403.
+// session and revokes its login in this process for SessionLifetime, so
+// that a request in flight that saves the old session does not log the
+// user back in ("auth:logout"); then it sends a browser to AfterLogout
+// with 303, and a client that does not prefer HTML gets 204. Anything but
+// POST gets 405, a cross-origin request 403, and a request without a
+// session filter before the handler 500.
 func (f *Filter) LogoutHandler() http.Handler {
 	return http.HandlerFunc(f.compile().logout)
 }
@@ -75,7 +83,13 @@ func (c *config) login(w http.ResponseWriter, r *http.Request) {
 		reply(w, in.json, status, msg)
 		return
 	}
-	if err := c.checkLimits(r, in.user); err != nil {
+	sess := filter.SessionsOf(r)
+	if sess == nil {
+		noSessions(w, r, in.json, "login")
+		return
+	}
+	res, err := c.reserve(r, in.user)
+	if err != nil {
 		var le *LimitError
 		errors.As(err, &le)
 		c.deny(w, r, Denial{Status: http.StatusTooManyRequests, Err: err, RetryAfter: le.RetryAfter})
@@ -83,7 +97,7 @@ func (c *config) login(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := c.users.Verify(in.user, in.pass)
 	if err != nil || id == nil {
-		c.failed(r, in.user)
+		// The attempt stays counted.
 		c.publish("auth:login:failed", r, in.user, "invalid")
 		if !in.json && c.loginPath != "" {
 			target := c.loginPath + sepFor(c.loginPath) + "error=invalid"
@@ -96,21 +110,11 @@ func (c *config) login(w http.ResponseWriter, r *http.Request) {
 		reply(w, in.json, http.StatusUnauthorized, "invalid user name or password")
 		return
 	}
-	sess := filter.SessionsOf(r)
-	if sess == nil {
-		filter.From(r).Logger().Error("auth: the login handler needs a session filter in front of it (session.New from filters/session)")
-		reply(w, in.json, http.StatusInternalServerError, "login is not available")
-		return
-	}
-	if err := sess.RenewToken(r); err != nil {
+	c.succeeded(r, res, in.user, id.Name)
+	if err := c.startSession(r, sess, id); err != nil {
 		c.sessionError(w, r, in.json, err)
 		return
 	}
-	if err := sess.Put(r, SessionKey, id.Name); err != nil {
-		c.sessionError(w, r, in.json, err)
-		return
-	}
-	c.succeeded(r, in.user)
 	if x := filter.From(r); x != nil {
 		identityKey.Set(x, id)
 		x.SetUser(id.Name)
@@ -168,18 +172,45 @@ func bodyStatus(err error) int {
 	return http.StatusBadRequest
 }
 
+// startSession stores the login of id in the session: in a new, empty
+// session (or, with LoginKeepsData, the anonymous visitor's data under a
+// new token), never in one that holds another login.
+func (c *config) startSession(r *http.Request, sess filter.Sessions, id *Identity) error {
+	if sess.GetString(r, SessionKey) != "" || !c.keepData {
+		c.endLogin(r, sess)
+		if err := sess.Destroy(r); err != nil {
+			return err
+		}
+	} else if err := sess.RenewToken(r); err != nil {
+		return err
+	}
+	if err := sess.Put(r, SessionKey, id.Name); err != nil {
+		return err
+	}
+	return sess.Put(r, LoginKey, newLogin(c.users, id.Name))
+}
+
+// noSessions answers a login or logout that has no session filter.
+func noSessions(w http.ResponseWriter, r *http.Request, asJSON bool, what string) {
+	filter.From(r).Logger().Error("auth: the " + what + " handler needs a session filter in front of it (session.New from filters/session)")
+	reply(w, asJSON, http.StatusInternalServerError, what+" is not available")
+}
+
 func (c *config) logout(w http.ResponseWriter, r *http.Request) {
 	if !c.unsafeOK(w, r) {
 		return
 	}
 	html := prefersHTML(r.Header.Get("Accept"))
-	user := ""
-	if sess := filter.SessionsOf(r); sess != nil {
-		user = sess.GetString(r, SessionKey)
-		if err := sess.Destroy(r); err != nil {
-			c.sessionError(w, r, !html, err)
-			return
-		}
+	sess := filter.SessionsOf(r)
+	if sess == nil {
+		noSessions(w, r, !html, "logout")
+		return
+	}
+	user := sess.GetString(r, SessionKey)
+	c.endLogin(r, sess)
+	if err := sess.Destroy(r); err != nil {
+		c.sessionError(w, r, !html, err)
+		return
 	}
 	if user != "" {
 		c.publish("auth:logout", r, user, "")

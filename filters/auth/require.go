@@ -36,8 +36,12 @@ var (
 func Require() *Rule { return &Rule{name: "auth.Require"} }
 
 // RequireRole returns a rule that lets through an identity holding at least
-// one of roles.
+// one of roles. It panics when roles is empty: no role would let anyone in,
+// which is never what a route means.
 func RequireRole(roles ...string) *Rule {
+	if len(roles) == 0 {
+		panic("auth: RequireRole() needs at least one role; use Require() for any identity")
+	}
 	roles = append([]string(nil), roles...)
 	return &Rule{
 		name: "auth.RequireRole(" + strings.Join(roles, ",") + ")",
@@ -53,8 +57,13 @@ func RequireRole(roles ...string) *Rule {
 }
 
 // RequireScope returns a rule that lets through an identity granted every
-// one of scopes.
+// one of scopes. It panics when scopes is empty: that would let every
+// identity through, which an empty list read from a configuration should
+// not do quietly; use Require() for that.
 func RequireScope(scopes ...string) *Rule {
+	if len(scopes) == 0 {
+		panic("auth: RequireScope() needs at least one scope; use Require() for any identity")
+	}
 	scopes = append([]string(nil), scopes...)
 	return &Rule{
 		name: "auth.RequireScope(" + strings.Join(scopes, ",") + ")",

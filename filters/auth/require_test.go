@@ -123,3 +123,21 @@ func TestAStackChecksTheNeeds(t *testing.T) {
 		t.Errorf("Needs without a session strategy: %v", n)
 	}
 }
+
+// An empty list of roles or scopes is a mistake (a value missing from a
+// configuration): both panic rather than let everyone, or no one, in.
+func TestEmptyRoleAndScopeListsPanic(t *testing.T) {
+	for name, f := range map[string]func(){
+		"RequireRole()":  func() { auth.RequireRole() },
+		"RequireScope()": func() { auth.RequireScope([]string{}...) },
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "Require()") {
+					t.Errorf("%s: panic %v", name, p)
+				}
+			}()
+			f()
+		}()
+	}
+}
