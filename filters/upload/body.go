@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 )
 
 // bodyReader reads a request body under a byte limit, with or without a
@@ -16,11 +17,16 @@ type bodyReader struct {
 	declared int64 // the Content-Length, or -1
 	limit    string
 	prog     *progressEntry
+	stop     *atomic.Bool // set when the request is over
 	err      error
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
 	if b.err != nil {
+		return 0, b.err
+	}
+	if b.stop != nil && b.stop.Load() {
+		b.err = &Error{Status: http.StatusServiceUnavailable, Reason: "the request finished before its form was read"}
 		return 0, b.err
 	}
 	want := b.max - b.n + 1 // one more than allowed shows the crossing

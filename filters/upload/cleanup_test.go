@@ -46,7 +46,7 @@ func TestCleanupWhenTheAppPanics(t *testing.T) {
 
 func TestCleanupWhenALimitTrips(t *testing.T) {
 	f, dir := newFilter(t)
-	f.MaxFileBytes = 100
+	f.MaxFileBytes = 40 << 10
 	var seen []string
 	f.Sink = recordingSink{DirSink: upload.DirSink{Dir: dir}, created: &seen}
 	rec := serve(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +54,7 @@ func TestCleanupWhenALimitTrips(t *testing.T) {
 		// The files are gone as soon as Parse fails, before the finish.
 		assertEmpty(t, dir)
 		upload.WriteError(w, err)
-	}), post(mpBody(filePart("a", "a", "", "small"), filePart("b", "b", "", repeat("x", 101)))))
+	}), postChunked(&smallReads{r: strings.NewReader(mpBody(filePart("a", "a", "", "small"), filePart("b", "b", "", repeat("x", 100<<10)))), n: 50}))
 	wantStatus(t, rec, 413, "MaxFileBytes")
 	if len(seen) != 2 {
 		t.Errorf("%d files were created, want 2", len(seen))

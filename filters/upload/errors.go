@@ -8,11 +8,13 @@ import (
 
 // Error is what Parse returns when the request's form cannot be read: a
 // limit was crossed (Status 413), the input is malformed (400), a file's
-// content is not of an allowed type (415), or the sink could not store a
-// file (500). WriteError answers it.
+// content is not of an allowed type (415), the sink could not store a
+// file or panicked (500), or the response finished before the form was
+// read, as when http.TimeoutHandler gave up on the app (503). WriteError
+// answers it.
 type Error struct {
-	// Status is the HTTP status that answers the error: 400, 413, 415
-	// or 500.
+	// Status is the HTTP status that answers the error: 400, 413, 415,
+	// 500 or 503.
 	Status int
 	// Limit names the Filter (or Rewindable) field whose limit was
 	// crossed, such as "MaxFileBytes"; it is "" when no limit was.

@@ -3,16 +3,19 @@ package upload
 import (
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 )
 
 // File is a file part of a form, stored by the filter's Sink while it
-// streamed in. The filter removes the stored file when the response is
-// finished, unless the app moved it (MoveTo) or kept it (Keep).
+// streamed in. The filter removes the stored file when it returns, after
+// the app, unless the app moved it (MoveTo) or kept it (Keep).
 //
-// A File belongs to the goroutine serving its request, as the request does.
+// A File belongs to the goroutine serving its request, as the request
+// does; its methods are safe against the filter removing it from another
+// goroutine (see the package documentation on http.TimeoutHandler).
 type File struct {
 	// Field is the form field the file was sent under.
 	Field string
@@ -35,19 +38,46 @@ type File struct {
 	SHA256 [32]byte
 
 	stored Stored
-	kept   bool // moved or kept: not removed at finish
+	st     *state // guards the fields below, with its mu
+	kept   bool   // moved or kept: not removed when the request ends
+	gone   bool   // removed
 }
 
-// SHA256Hex returns the SHA-256 digest in lower-case hex.
+// lock locks the file's request state, when it has one, and returns the
+// function that unlocks it.
+func (f *File) lock() (unlock func()) {
+	if f.st == nil {
+		return func() {}
+	}
+	f.st.mu.Lock()
+	return f.st.mu.Unlock
+}
+
+// SHA256Hex returns the SHA-256 digest in lower-case hex (zeros when the
+// filter's SkipSHA256 is set).
 func (f *File) SHA256Hex() string { return hex.EncodeToString(f.SHA256[:]) }
 
+// errGone is returned for a file removed when its request ended.
+var errGone = fmt.Errorf("upload: the stored file was removed when its request ended: %w", os.ErrNotExist)
+
 // Open opens the stored content for reading. The caller closes it.
-func (f *File) Open() (io.ReadCloser, error) { return f.stored.Open() }
+func (f *File) Open() (io.ReadCloser, error) {
+	defer f.lock()()
+	if f.gone {
+		return nil, errGone
+	}
+	return f.stored.Open()
+}
 
 // MoveTo moves the stored file to path, which the app chooses (never
 // from the client's file name alone), replacing a file there. A moved
-// file is not removed when the response finishes.
+// file is not removed when the request is done. When MoveTo fails, the
+// file stays stored, and is removed when the request is done.
 func (f *File) MoveTo(path string) error {
+	defer f.lock()()
+	if f.gone {
+		return errGone
+	}
 	if err := f.stored.MoveTo(path); err != nil {
 		return err
 	}
@@ -57,12 +87,16 @@ func (f *File) MoveTo(path string) error {
 
 // Keep leaves the stored file where the sink put it when the response
 // finishes (for a sink that stores somewhere permanent).
-func (f *File) Keep() { f.kept = true }
+func (f *File) Keep() {
+	defer f.lock()()
+	f.kept = true
+}
 
 // Path returns where the file is stored on disk now, or "" when its sink
-// does not store it in a file.
+// does not store it in a file or it was removed.
 func (f *File) Path() string {
-	if p, ok := f.stored.(interface{ Path() string }); ok {
+	defer f.lock()()
+	if p, ok := f.stored.(interface{ Path() string }); ok && !f.gone {
 		return p.Path()
 	}
 	return ""
@@ -81,7 +115,8 @@ type Sink interface {
 // Stored is one file a Sink is storing. The filter writes the content,
 // then calls Close (also when the part failed); it calls Remove when the
 // request ends with the file neither moved nor kept, or when the form
-// failed. Remove may follow Close or come without it.
+// failed. Remove may follow Close or come without it; after an error it
+// may be called again.
 type Stored interface {
 	io.Writer
 	// Close ends writing.
@@ -90,14 +125,18 @@ type Stored interface {
 	Open() (io.ReadCloser, error)
 	// MoveTo moves the content to path.
 	MoveTo(path string) error
-	// Remove deletes the content. Removing twice is harmless.
+	// Remove deletes the content. Removing twice is harmless; a removal
+	// that failed is tried again when the request ends.
 	Remove() error
 }
 
 // DirSink stores file parts in a directory, each in a new file named by
-// os.CreateTemp ("upload-" and a random number), with mode 0600.
+// os.CreateTemp ("upload-" and a random number), with mode 0600. Moving a
+// file to another file system copies it to a temporary file beside the
+// destination, then renames that over it.
 type DirSink struct {
-	// Dir is the directory; "" means os.TempDir().
+	// Dir is the directory; "" means os.TempDir(), which is memory
+	// (tmpfs) on many systems.
 	Dir string
 }
 
@@ -134,56 +173,82 @@ func (d *dirFile) Path() string { return d.path }
 
 func (d *dirFile) Open() (io.ReadCloser, error) { return os.Open(d.path) }
 
+// MoveTo renames the file to path. Across file systems it copies the
+// content to a temporary file beside path, syncs it, removes the stored
+// file and renames the copy over path, so that path never holds a partial
+// file; when a step fails, the file stays stored (beside path when only
+// the last rename failed) and MoveTo returns the error.
 func (d *dirFile) MoveTo(path string) error {
 	if d.removed {
 		return os.ErrNotExist
 	}
-	d.Close()
+	if err := d.Close(); err != nil {
+		return err
+	}
 	err := os.Rename(d.path, path)
 	if err == nil {
 		d.path = path
 		return nil
 	}
-	var le *os.LinkError
-	if !errors.As(err, &le) {
+	if !crossDevice(err) {
 		return err
 	}
-	// Another file system: copy, then remove the temporary file.
-	if err := copyFile(d.path, path); err != nil {
+	tmp, err := copyBeside(d.path, path)
+	if err != nil {
 		return err
 	}
-	os.Remove(d.path)
+	if err := os.Remove(d.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		os.Remove(tmp)
+		return err
+	}
+	d.path = tmp
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
 	d.path = path
 	return nil
 }
 
+// Remove removes the file; a failed removal may be tried again.
 func (d *dirFile) Remove() error {
 	d.Close()
 	if d.removed {
 		return nil
 	}
-	d.removed = true
-	err := os.Remove(d.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	if err := os.Remove(d.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
-	return err
+	d.removed = true
+	return nil
 }
 
-func copyFile(from, to string) (err error) {
+// copyBeside copies the file from to a new temporary file in the directory
+// of to, synced to disk, and returns its name. It leaves nothing behind
+// when it fails.
+func copyBeside(from, to string) (tmp string, err error) {
 	in, err := os.Open(from)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(filepath.Clean(to), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := os.CreateTemp(filepath.Dir(to), ".upload-move-*")
 	if err != nil {
-		return err
+		return "", err
 	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(out.Name())
+		}
+	}()
 	if _, err = io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(to)
-		return err
+		return "", err
 	}
-	return out.Close()
+	if err = out.Sync(); err != nil {
+		return "", err
+	}
+	if err = out.Close(); err != nil {
+		return "", err
+	}
+	return out.Name(), nil
 }

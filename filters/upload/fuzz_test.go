@@ -230,7 +230,7 @@ func (s *smallReads) Read(p []byte) (int, error) {
 }
 
 func FuzzCleanFileName(f *testing.F) {
-	for _, s := range []string{"a.txt", "../../etc/passwd", `C:\x\y.exe`, "..", ".htaccess", "a\x00b", "\u202eexe.png", strings.Repeat("é", 200) + ".jpeg", "\xff\xfe.txt", " . .x. "} {
+	for _, s := range []string{"CON", "nul.tar.gz", "a:b", "COM\u00b9 .x", "a.txt", "../../etc/passwd", `C:\x\y.exe`, "..", ".htaccess", "a\x00b", "\u202eexe.png", strings.Repeat("é", 200) + ".jpeg", "\xff\xfe.txt", " . .x. "} {
 		f.Add(s, 255)
 	}
 	f.Fuzz(func(t *testing.T, name string, max int) {
@@ -249,6 +249,10 @@ func FuzzCleanFileName(f *testing.F) {
 			t.Fatalf("%q is not UTF-8", got)
 		case strings.ContainsAny(got, "/\\\x00\r\n"):
 			t.Fatalf("%q has a separator or a control character", got)
+		case strings.ContainsAny(got, `<>:"|?*`):
+			t.Fatalf("%q has a character Windows forbids", got)
+		case isDeviceName(got):
+			t.Fatalf("%q names a Windows device", got)
 		case strings.HasPrefix(got, ".") || strings.HasPrefix(got, " ") || strings.HasSuffix(got, ".") || strings.HasSuffix(got, " "):
 			t.Fatalf("%q starts or ends with a dot or a space", got)
 		case upload.CleanFileName(got, max) != got:
@@ -260,6 +264,24 @@ func FuzzCleanFileName(f *testing.F) {
 			}
 		}
 	})
+}
+
+// isDeviceName reports whether Windows opens a device for name.
+func isDeviceName(name string) bool {
+	base, _, _ := strings.Cut(name, ".")
+	base = strings.ToUpper(strings.TrimRight(base, " "))
+	switch base {
+	case "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$":
+		return true
+	}
+	if len(base) < 4 || base[:3] != "COM" && base[:3] != "LPT" {
+		return false
+	}
+	switch base[3:] {
+	case "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "\u00b9", "\u00b2", "\u00b3":
+		return true
+	}
+	return false
 }
 
 // FuzzURLEncoded checks the urlencoded parser against url.ParseQuery.

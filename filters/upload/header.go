@@ -1,7 +1,6 @@
 package upload
 
 import (
-	"net/url"
 	"strings"
 )
 
@@ -184,8 +183,7 @@ func parseDisposition(v string, maxParams int, scratch []byte) (disposition, []b
 	if !strings.EqualFold(v[:i], "form-data") {
 		return d, scratch, malformed(`a part's Content-Disposition is not "form-data"`)
 	}
-	var hasName, hasStar bool
-	var star string
+	var hasName bool
 	n := 0
 	for rest := v[i:]; ; {
 		var key, val string
@@ -211,31 +209,13 @@ func parseDisposition(v string, maxParams int, scratch []byte) (disposition, []b
 				return d, scratch, malformed("a part's Content-Disposition has two filename parameters")
 			}
 			d.hasFilename, d.filename = true, val
-		case strings.EqualFold(key, "filename*"):
-			if hasStar {
-				return d, scratch, malformed("a part's Content-Disposition has two filename* parameters")
-			}
-			hasStar, star = true, val
 		}
+		// RFC 7578 (4.2) says filename* must not be used in form data:
+		// it is ignored, as other parameters are, so that the name is the
+		// one every reader of the header sees.
 	}
 	if !hasName {
 		return d, scratch, malformed("a part's Content-Disposition has no name parameter")
-	}
-	if hasStar {
-		// RFC 5987: charset'language'percent-encoded; only UTF-8 is used.
-		cs, rest, ok1 := strings.Cut(star, "'")
-		_, enc, ok2 := strings.Cut(rest, "'")
-		if !ok1 || !ok2 {
-			return d, scratch, malformed("a part's filename* parameter is malformed")
-		}
-		if strings.EqualFold(cs, "utf-8") {
-			name, err := url.PathUnescape(enc)
-			if err != nil {
-				return d, scratch, malformed("a part's filename* parameter is malformed")
-			}
-			// The encoded name wins over a plain filename (RFC 6266).
-			d.hasFilename, d.filename = true, name
-		}
 	}
 	return d, scratch, nil
 }

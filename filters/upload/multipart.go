@@ -41,6 +41,7 @@ type parser struct {
 
 	nparts, nfiles int
 	fieldBytes     int64
+	headerScanned  int // header bytes searched for a line end, in all
 
 	// The part being read.
 	mode    int
@@ -84,8 +85,7 @@ func (p *parser) stopHasher() {
 }
 
 // parseMultipart reads a multipart/form-data body into form.
-func (c *config) parseMultipart(st *state, form *Form) *Error {
-	r := st.r
+func (c *config) parseMultipart(st *state, r *http.Request, form *Form) *Error {
 	boundary, err := boundaryOf(r.Header.Get("Content-Type"), c.lim.boundary)
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func (c *config) parseMultipart(st *state, form *Form) *Error {
 		return malformed("the multipart body is empty")
 	}
 	p := c.readers.Get().(*parser)
-	p.body = bodyReader{r: r.Body, max: c.lim.body, declared: r.ContentLength, limit: "MaxBodyBytes", prog: st.prog}
+	p.body = bodyReader{r: r.Body, max: c.lim.body, declared: r.ContentLength, limit: "MaxBodyBytes", prog: st.prog, stop: &st.stop}
 	p.br.Reset(&p.body)
 	p.lim, p.allowed, p.noHash, p.sink, p.st, p.form = &c.lim, c.allowed, c.noHash, c.sink, st, form
 	p.delim = append(append(p.delim[:0], "\r\n--"...), boundary...)
@@ -110,14 +110,17 @@ func (c *config) parseMultipart(st *state, form *Form) *Error {
 	err = p.parse()
 	returned = true
 	p.stopHasher()
+	if err == nil {
+		st.nparts, st.fieldBytes, st.bodyBytes = p.nparts, p.fieldBytes, p.body.n
+	}
 	// Drop what refers to this request before pooling.
-	if p.file != nil && err != nil {
+	if p.file != nil && p.file.stored != nil && err != nil {
 		p.file.stored.Close()
 	}
 	p.body = bodyReader{}
 	p.br.Reset(nil)
 	p.st, p.form, p.file, p.hash = nil, nil, nil, nil
-	p.nparts, p.nfiles, p.fieldBytes = 0, 0, 0
+	p.nparts, p.nfiles, p.fieldBytes, p.headerScanned = 0, 0, 0, 0
 	if cap(p.scratch) > 64<<10 {
 		p.scratch = nil
 	}
@@ -265,18 +268,19 @@ func (p *parser) part() *Error {
 }
 
 // headerLine returns the next header line without its CRLF, counting its
-// bytes against budget. The line is valid until the next read.
+// bytes against budget. The line is valid until the next read. Each byte
+// is searched for the line's end once, however the header trickles in.
 func (p *parser) headerLine(budget *int) ([]byte, *Error) {
+	searched := 0
 	for {
 		if _, err := p.br.Peek(1); err != nil {
 			return nil, asError(err, "the multipart body ends inside a part's headers")
 		}
 		buf, _ := p.br.Peek(p.br.Buffered())
-		look := buf
-		if len(look) > *budget {
-			look = look[:*budget]
-		}
-		if i := bytes.IndexByte(look, '\n'); i >= 0 {
+		look := buf[:min(len(buf), *budget)]
+		p.headerScanned += len(look) - searched
+		if i := bytes.IndexByte(look[searched:], '\n'); i >= 0 {
+			i += searched
 			if i == 0 || buf[i-1] != '\r' || bytes.IndexByte(buf[:i-1], '\r') >= 0 {
 				return nil, malformed("a part header line does not end in CRLF")
 			}
@@ -284,6 +288,7 @@ func (p *parser) headerLine(budget *int) ([]byte, *Error) {
 			p.br.Discard(i + 1)
 			return buf[:i-1], nil
 		}
+		searched = len(look)
 		if len(buf) >= *budget {
 			return nil, limitError("MaxPartHeaderBytes", int64(p.lim.partHeader), "a part's headers are too long")
 		}
@@ -310,25 +315,26 @@ func (p *parser) field(name string) *Error {
 	return nil
 }
 
-// fileBody streams a file part to the sink.
+// fileBody streams a file part to the sink. The sink's file is created
+// when the first byte of content comes (or at the end of an empty file
+// with a name), so a browser's empty file input costs no Create.
 func (p *parser) fileBody(d disposition, ctype string) *Error {
-	if p.nfiles++; p.nfiles > p.lim.files {
-		return limitError("MaxFiles", int64(p.lim.files), "the form has too many files")
-	}
-	f := &File{Field: d.name, Name: CleanFileName(d.filename, p.lim.nameLen), ContentType: ctype}
-	s, err := p.sink.Create(f)
-	if err != nil {
-		return &Error{Status: http.StatusInternalServerError, Reason: "the file cannot be stored", Err: err}
-	}
-	f.stored = s
-	p.st.files = append(p.st.files, f)
+	f := &File{Field: d.name, Name: CleanFileName(d.filename, p.lim.nameLen), ContentType: ctype, st: p.st}
 	p.file, p.hash = f, nil
-	if !p.noHash {
-		p.hash = sha256.New()
-	}
 	p.mode, p.count, p.nsniff, p.sniffed = modeFile, 0, 0, false
 	if err := p.scan(); err != nil {
 		return err
+	}
+	if f.stored == nil {
+		if d.filename == "" {
+			// A file input left empty: browsers send an empty part with
+			// an empty name. It is no file.
+			p.file = nil
+			return nil
+		}
+		if err := p.create(); err != nil {
+			return err
+		}
 	}
 	if !p.sniffed {
 		if err := p.judge(); err != nil {
@@ -341,18 +347,28 @@ func (p *parser) fileBody(d disposition, ctype string) *Error {
 		p.hash.Sum(f.SHA256[:0])
 	}
 	p.file, p.hash = nil, nil
-	if err := s.Close(); err != nil {
+	if err := f.stored.Close(); err != nil {
 		return &Error{Status: http.StatusInternalServerError, Reason: "the file cannot be stored", Err: err}
 	}
-	if d.filename == "" && f.Size == 0 {
-		// A file input left empty: browsers send an empty part with an
-		// empty name. It is no file.
-		s.Remove()
-		p.st.files = p.st.files[:len(p.st.files)-1]
-		p.nfiles--
-		return nil
-	}
 	p.form.Files[f.Field] = append(p.form.Files[f.Field], f)
+	return nil
+}
+
+// create counts the current file against MaxFiles and has the sink create
+// its store.
+func (p *parser) create() *Error {
+	if p.nfiles++; p.nfiles > p.lim.files {
+		return limitError("MaxFiles", int64(p.lim.files), "the form has too many files")
+	}
+	s, err := p.sink.Create(p.file)
+	if err != nil {
+		return &Error{Status: http.StatusInternalServerError, Reason: "the file cannot be stored", Err: err}
+	}
+	p.file.stored = s
+	p.st.files = append(p.st.files, p.file)
+	if !p.noHash {
+		p.hash = sha256.New()
+	}
 	return nil
 }
 
@@ -360,16 +376,21 @@ func (p *parser) fileBody(d disposition, ctype string) *Error {
 // AllowedTypes.
 func (p *parser) judge() *Error {
 	p.sniffed = true
-	t := http.DetectContentType(p.sniff[:p.nsniff])
-	p.file.Sniffed = t
-	if len(p.allowed) == 0 {
+	p.file.Sniffed = http.DetectContentType(p.sniff[:p.nsniff])
+	return typeAllowed(p.allowed, p.file.Sniffed)
+}
+
+// typeAllowed checks a sniffed content type against AllowedTypes: nil when
+// it is allowed, a 415 *Error otherwise.
+func typeAllowed(allowed []string, sniffed string) *Error {
+	if len(allowed) == 0 {
 		return nil
 	}
-	mt := t
+	mt := sniffed
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
 	}
-	for _, a := range p.allowed {
+	for _, a := range allowed {
 		if a == mt || strings.HasSuffix(a, "/*") && strings.HasPrefix(mt, a[:len(a)-1]) {
 			return nil
 		}
@@ -399,6 +420,11 @@ func (p *parser) emit(b []byte) *Error {
 				if err := p.judge(); err != nil {
 					return err
 				}
+			}
+		}
+		if p.file.stored == nil {
+			if err := p.create(); err != nil {
+				return err
 			}
 		}
 		var err error

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,7 +24,7 @@ import (
 // can read its byte counts (nothing else). The count is kept with one
 // atomic add per read of the body; the shared table is touched only when
 // an upload starts and when it ends. An entry is dropped Expire after its
-// upload ended.
+// upload ended, or sooner when the table is full (see MaxEntries).
 //
 // Set the fields before the first request, never after.
 type Progress struct {
@@ -34,9 +35,11 @@ type Progress struct {
 	// Expire is how long an ended upload's entry stays. NewProgress sets
 	// one minute; 0 means the same.
 	Expire time.Duration
-	// MaxEntries caps the uploads tracked at once; an upload that comes
-	// when the table is full is not tracked. NewProgress sets 10000; 0
-	// means the same.
+	// MaxEntries caps the entries kept at once. When the table is full,
+	// the entries of the uploads that ended first are dropped before
+	// their time to make room (an eighth of the table at a time); an
+	// upload that comes when every entry is an upload in progress is not
+	// tracked. NewProgress sets 10000; 0 means the same.
 	MaxEntries int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -132,7 +135,7 @@ func (p *Progress) start(id string, total int64) *progressEntry {
 	if maxEntries <= 0 {
 		maxEntries = 10000
 	}
-	if len(p.entries) >= maxEntries {
+	if len(p.entries) >= maxEntries && !p.makeRoom(now, maxEntries) {
 		return nil
 	}
 	if p.entries == nil {
@@ -159,19 +162,55 @@ func (p *Progress) finish(e *progressEntry, failed bool) {
 // sweep drops expired entries, at most once per half of Expire. p.mu is
 // held.
 func (p *Progress) sweep(now time.Time) {
-	exp := p.Expire
-	if exp <= 0 {
-		exp = time.Minute
-	}
-	if now.Sub(p.lastSweep) < exp/2 {
+	if now.Sub(p.lastSweep) < p.expire()/2 {
 		return
 	}
+	p.dropExpired(now)
+}
+
+func (p *Progress) expire() time.Duration {
+	if p.Expire <= 0 {
+		return time.Minute
+	}
+	return p.Expire
+}
+
+// dropExpired drops the entries of uploads that ended Expire ago or more.
+// p.mu is held.
+func (p *Progress) dropExpired(now time.Time) {
 	p.lastSweep = now
+	exp := p.expire()
 	for id, e := range p.entries {
 		if e.done.Load() && now.Sub(e.ended) >= exp {
 			delete(p.entries, id)
 		}
 	}
+}
+
+// makeRoom makes room in a full table: it drops the expired entries, then
+// the entries of the uploads that ended first, down to seven eighths of
+// maxEntries, so that finished uploads never keep a new one out. It
+// reports false when every entry is an upload in progress. p.mu is held.
+func (p *Progress) makeRoom(now time.Time, maxEntries int) bool {
+	p.dropExpired(now)
+	if len(p.entries) < maxEntries {
+		return true
+	}
+	var ended []*progressEntry
+	for _, e := range p.entries {
+		if e.done.Load() {
+			ended = append(ended, e)
+		}
+	}
+	if len(ended) == 0 {
+		return false
+	}
+	slices.SortFunc(ended, func(a, b *progressEntry) int { return a.ended.Compare(b.ended) })
+	drop := min(len(ended), len(p.entries)-maxEntries*7/8)
+	for _, e := range ended[:max(drop, 1)] {
+		delete(p.entries, e.id)
+	}
+	return true
 }
 
 // Lookup returns what is known of the upload id, and false when nothing
@@ -181,11 +220,7 @@ func (p *Progress) Lookup(id string) (Info, bool) {
 	p.mu.Lock()
 	p.sweep(now)
 	e, ok := p.entries[id]
-	exp := p.Expire
-	if exp <= 0 {
-		exp = time.Minute
-	}
-	if ok && e.done.Load() && now.Sub(e.ended) >= exp {
+	if ok && e.done.Load() && now.Sub(e.ended) >= p.expire() {
 		ok = false
 	}
 	p.mu.Unlock()

@@ -3,6 +3,7 @@ package upload_test
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -101,20 +102,71 @@ func TestProgress(t *testing.T) {
 	}
 }
 
-func TestProgressIgnoresBadIDsAndAFullTable(t *testing.T) {
+func TestProgressIgnoresBadIDs(t *testing.T) {
 	f, _ := newFilter(t)
 	p := upload.NewProgress()
-	p.MaxEntries = 1
 	f.Progress = p
-	for _, id := range []string{"a b", strings.Repeat("x", 65), "ok-1", "ok-2"} {
+	for _, id := range []string{"a b", strings.Repeat("x", 65), "ok-1"} {
 		r := post(mpBody(fieldPart("a", "1")))
 		r.Header.Set("X-Progress-ID", id)
 		wantStatus(t, serve(t, f, formApp(nil), r), 200)
 	}
-	for id, want := range map[string]bool{"a b": false, strings.Repeat("x", 65): false, "ok-1": true, "ok-2": false} {
+	for id, want := range map[string]bool{"a b": false, strings.Repeat("x", 65): false, "ok-1": true} {
 		if _, ok := p.Lookup(id); ok != want {
 			t.Errorf("Lookup(%q) found %v, want %v", id, ok, want)
 		}
+	}
+}
+
+// TestProgressFullTable fills the table with finished uploads: they make
+// room for a new one. Uploads in progress do not.
+func TestProgressFullTable(t *testing.T) {
+	f, _ := newFilter(t)
+	p := upload.NewProgress()
+	p.MaxEntries = 100
+	f.Progress = p
+	send := func(id string, app http.Handler) {
+		r := urlencoded("a=b", false)
+		r.Header.Set("X-Progress-ID", id)
+		wantStatus(t, serve(t, f, app, r), 200)
+	}
+	for i := range 100 {
+		send("done-"+strconv.Itoa(i), formApp(nil))
+	}
+	send("new", formApp(nil))
+	if info, ok := p.Lookup("new"); !ok || !info.Done {
+		t.Errorf("a table full of finished uploads left out a new one: %+v, %v", info, ok)
+	}
+	if _, ok := p.Lookup("done-0"); ok {
+		t.Error("the upload that ended first is still there")
+	}
+	if _, ok := p.Lookup("done-99"); !ok {
+		t.Error("the upload that ended last was dropped")
+	}
+
+	// 100 uploads in progress, each serving the next one.
+	late := false
+	var nest func(i int) http.Handler
+	nest = func(i int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i < 99 {
+				send("busy-"+strconv.Itoa(i+1), nest(i+1))
+				return
+			}
+			if _, ok := p.Lookup("done-99"); ok {
+				t.Error("finished uploads are kept while the table is full")
+			}
+			send("late", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, late = p.Lookup("late")
+			}))
+		})
+	}
+	send("busy-0", nest(0))
+	if late {
+		t.Error("an upload was tracked in a table full of uploads in progress")
+	}
+	if _, ok := p.Lookup("busy-99"); !ok {
+		t.Error("busy-99 was not tracked")
 	}
 }
 

@@ -33,6 +33,12 @@ const (
 // limits, when the app asks for the form (Parse), or before the app runs
 // when Eager is set. New returns one with safe defaults; set its fields
 // before Wrap, never after. A limit left at zero takes its default.
+//
+// A filter inside another one (a route's own) takes over from it while
+// the form is not read: its settings apply, stricter or looser. A form an
+// outer Eager filter read is checked against the inner filter's limits on
+// the form's contents and its AllowedTypes (see the package
+// documentation).
 type Filter struct {
 	// MaxBodyBytes caps a multipart body, whether it comes with a
 	// Content-Length or chunked. Default 32 MiB.
@@ -81,13 +87,15 @@ type Filter struct {
 	AllowedTypes []string
 
 	// SkipSHA256 leaves File.SHA256 zero instead of computing it while
-	// the file streams in. Hashing costs about a nanosecond per byte; set
-	// it for bulk uploads on a machine where the digest would be the
-	// bottleneck and the app does not need it. Off by default.
+	// the file streams in (so do not name files by it then). Hashing
+	// costs about a nanosecond per byte; set it for bulk uploads on a
+	// machine where the digest would be the bottleneck and the app does
+	// not need it. Off by default.
 	SkipSHA256 bool
 
 	// Sink is where file parts go. nil (the default) means DirSink{}:
-	// temporary files in os.TempDir().
+	// temporary files in os.TempDir(), which is memory (tmpfs) on many
+	// systems.
 	Sink Sink
 
 	// Eager parses the form before the app runs, and answers an error
@@ -226,19 +234,8 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	return c
 }
 
-// state is what the filter keeps for one form request.
-type state struct {
-	c     *config
-	r     *http.Request
-	kind  formKind
-	done  bool // parsed, or failed
-	form  *Form
-	err   error
-	files []*File
-	prog  *progressEntry
-}
-
-// stateKey holds the innermost upload filter's state for a request.
+// stateKey holds a request's form state: the one the outermost upload
+// filter attached, which an inner one takes over (see Filter).
 var stateKey = filter.NewKey[*state]("upload")
 
 // ServeHTTP sets up deferred parsing of a form body, or parses it now when
@@ -252,20 +249,19 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x, w, r, owner := filter.Begin(w, r)
 	defer owner.End()
-	if _, twice := stateKey.Get(x); twice {
-		c.next.ServeHTTP(w, r)
-		return
+	st, nested := stateKey.Get(x)
+	if !nested {
+		st = &state{c: c, kind: kind}
+		stateKey.Set(x, st)
+		x.OnFinish(c.finishHook)
 	}
-	st := &state{c: c, r: r, kind: kind}
-	stateKey.Set(x, st)
-	x.OnFinish(c.finishHook)
-	if c.prog != nil {
-		if id := c.prog.idOf(r); id != "" {
-			st.prog = c.prog.start(id, r.ContentLength)
-		}
+	err := st.enter(c, r, nested)
+	defer st.exit(x)
+	if err != nil {
+		st.report(r, err)
 	}
 	if c.eager {
-		if _, err := st.parse(); err != nil {
+		if _, err := st.parse(r); err != nil {
 			c.onError(w, r, err)
 			return
 		}
@@ -273,23 +269,23 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.next.ServeHTTP(w, r)
 }
 
-// finish removes every stored file the app neither moved nor kept, and
-// ends the upload's progress entry.
+// finish runs when the response is finished. The filters have returned by
+// then, and their files are removed, unless a handler between the exchange's
+// owner and the filter runs the app on another goroutine and returned
+// first (http.TimeoutHandler): then a parse still under way stops reading,
+// and the filter removes the files when it returns.
 func (c *config) finish(x *filter.Exchange) {
 	st, ok := stateKey.Get(x)
 	if !ok {
 		return
 	}
-	for _, f := range st.files {
-		if !f.kept {
-			if err := f.stored.Remove(); err != nil {
-				x.Logger().Error("upload: cannot remove a stored file", "error", err.Error())
-			}
-		}
+	st.mu.Lock()
+	st.finished = true
+	st.stop.Store(true)
+	if st.inside == 0 {
+		st.endLocked(x)
 	}
-	if st.prog != nil {
-		c.prog.finish(st.prog, st.err != nil || !st.done)
-	}
+	st.mu.Unlock()
 }
 
 // Form is a parsed form: its non-file fields and its files.
@@ -312,16 +308,21 @@ func (f *Form) File(name string) *File {
 }
 
 // Parse returns the request's form, reading it on the first call (later
-// calls return the same form or error). It reads the body of a
-// multipart/form-data or application/x-www-form-urlencoded request that
-// passed through an upload filter, under its limits; query parameters are
-// not included. For a request whose body is not a form it returns an empty
-// form; for a form request without an upload filter, ErrNoFilter. Any other
-// error is an *Error: answer it with WriteError. After an error the body
-// is closed and the files stored so far are removed.
+// calls return the same form or error). It reads the body of r (r.Body,
+// so a reader an inner handler put around the body, such as
+// http.MaxBytesReader, is honoured), a multipart/form-data or
+// application/x-www-form-urlencoded request that passed through an upload
+// filter, under its limits; query parameters are not included. For a
+// request whose body is not a form it returns an empty form; for a form
+// request without an upload filter, ErrNoFilter. Any other error is an
+// *Error: answer it with WriteError. After an error the body is closed and
+// the files stored so far are removed.
 //
 // Parse reads the body on the calling goroutine: call it from the
-// goroutine serving the request.
+// goroutine serving the request, while the filter serves it. The filter
+// does not fill r.Form, r.PostForm or r.MultipartForm: after Parse,
+// r.FormValue and r.ParseMultipartForm find the body read, and before it
+// they would read the body without the filter's limits.
 func Parse(r *http.Request) (*Form, error) {
 	st, ok := stateKey.Get(filter.From(r))
 	if !ok {
@@ -330,55 +331,5 @@ func Parse(r *http.Request) (*Form, error) {
 		}
 		return &Form{Values: url.Values{}, Files: map[string][]*File{}}, nil
 	}
-	return st.parse()
-}
-
-// parse reads the form once.
-func (st *state) parse() (*Form, error) {
-	if st.done {
-		return st.form, st.err
-	}
-	st.done = true
-	form := &Form{Values: url.Values{}, Files: map[string][]*File{}}
-	var err *Error
-	if st.kind == kindMultipart {
-		err = st.c.parseMultipart(st, form)
-	} else {
-		err = st.c.parseURLEncoded(st, form)
-	}
-	if err != nil {
-		st.fail(err)
-		return nil, st.err
-	}
-	st.form = form
-	return form, nil
-}
-
-// fail records err, stops reading, removes the files stored so far and
-// publishes the error.
-func (st *state) fail(err *Error) {
-	st.err = err
-	if st.r.Body != nil {
-		st.r.Body.Close()
-	}
-	for _, f := range st.files {
-		f.stored.Remove()
-	}
-	topic := "upload:malformed"
-	switch err.Status {
-	case http.StatusRequestEntityTooLarge:
-		topic = "upload:limit"
-	case http.StatusUnsupportedMediaType:
-		topic = "upload:type"
-	case http.StatusInternalServerError:
-		topic = "upload:store:error"
-		if x := filter.From(st.r); x != nil {
-			cause := ""
-			if err.Err != nil {
-				cause = err.Err.Error()
-			}
-			x.Logger().Error("upload: cannot store a file", "error", cause)
-		}
-	}
-	st.c.events.Publish(topic, st.r, err)
+	return st.parse(r)
 }

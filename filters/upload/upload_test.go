@@ -217,22 +217,44 @@ func TestURLEncoded(t *testing.T) {
 	wantStatus(t, serve(t, f, formApp(nil), r), 400, "escape")
 }
 
-func TestInnerFilterPassesThrough(t *testing.T) {
-	outer, _ := newFilter(t)
-	inner, _ := newFilter(t)
-	inner.MaxFiles = 1
-	rec := serve(t, outer, inner.Wrap(formApp(nil)), post(mpBody(filePart("a", "a", "", "1"), filePart("b", "b", "", "2"))))
-	wantStatus(t, rec, 200) // the outer filter's limits apply
+func TestEmptyFileInputIsNoFile(t *testing.T) {
+	for _, allowed := range [][]string{nil, {"image/png"}} {
+		f, dir := newFilter(t)
+		f.AllowedTypes = allowed
+		var created []string
+		f.Sink = recordingSink{DirSink: upload.DirSink{Dir: dir}, created: &created}
+		rec := serve(t, f, formApp(func(form *upload.Form) {
+			if len(form.Files) != 0 || form.Value("title") != "hi" {
+				t.Errorf("files %v, values %v", form.Files, form.Values)
+			}
+		}), post(mpBody(fieldPart("title", "hi"), filePart("a", "", "application/octet-stream", ""))))
+		wantStatus(t, rec, 200)
+		if len(created) != 0 {
+			t.Errorf("AllowedTypes %q: the sink created %v for an empty file input", allowed, created)
+		}
+	}
 }
 
-func TestEmptyFileInputIsNoFile(t *testing.T) {
-	f, _ := newFilter(t)
+// TestEmptyFileInputsCostNoSinkCalls sends many empty file inputs, far
+// over MaxFiles: they are no files, and the sink never hears of them.
+func TestEmptyFileInputsCostNoSinkCalls(t *testing.T) {
+	f, dir := newFilter(t)
+	var created []string
+	f.Sink = recordingSink{DirSink: upload.DirSink{Dir: dir}, created: &created}
+	parts := make([]string, upload.DefaultMaxParts-1)
+	for i := range parts {
+		parts[i] = filePart("a", "", "", "")
+	}
+	parts = append(parts, filePart("b", "b.txt", "", ""))
 	rec := serve(t, f, formApp(func(form *upload.Form) {
-		if len(form.Files) != 0 {
-			t.Errorf("files: %v", form.Files)
+		if len(form.Files["a"]) != 0 || form.File("b") == nil || form.File("b").Size != 0 {
+			t.Errorf("files %v", form.Files)
 		}
-	}), post(mpBody(filePart("a", "", "application/octet-stream", ""))))
+	}), post(mpBody(parts...)))
 	wantStatus(t, rec, 200)
+	if len(created) != 1 {
+		t.Errorf("the sink created %d files, want 1 (the empty file with a name)", len(created))
+	}
 }
 
 func TestEvents(t *testing.T) {
