@@ -43,3 +43,44 @@ func TestAborted(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkSent(t *testing.T) {
+	var nilX *filter.Exchange
+	if nilX.Underlying() != nil {
+		t.Error("a nil exchange has a writer")
+	}
+	nilX.MarkSent(503, 1) // must not panic
+
+	rec := filtertest.NewRecorder()
+	var status int
+	var written int64
+	var hookRan, sent bool
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x, _, _, owner := filter.Begin(w, r)
+		defer owner.End()
+		if x.Underlying() != http.ResponseWriter(rec) {
+			t.Error("Underlying is not the writer below the exchange")
+		}
+		x.OnHeaders(func(*filter.Exchange) { hookRan = true })
+		x.OnFinish(func(x *filter.Exchange) { status, written = x.Status(), x.Written() })
+		// As a filter answering from another goroutine would, then
+		// recording it on the request's goroutine.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			x.Underlying().WriteHeader(http.StatusServiceUnavailable)
+			x.Underlying().Write([]byte("late\n"))
+		}()
+		<-done
+		x.MarkSent(http.StatusServiceUnavailable, 5)
+		sent = x.HeadersSent()
+		x.MarkSent(http.StatusOK, 7) // the headers are out: no effect
+	})
+	h.ServeHTTP(rec, filtertest.Get("/"))
+	if !sent || hookRan || status != 503 || written != 5 {
+		t.Errorf("sent %v, hook ran %v, status %d, written %d", sent, hookRan, status, written)
+	}
+	if rec.Code != 503 || rec.Body.String() != "late\n" {
+		t.Errorf("got %d %q", rec.Code, rec.Body.String())
+	}
+}

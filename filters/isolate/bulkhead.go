@@ -15,10 +15,10 @@ import (
 // when the wait is over, the client gets 503 with Retry-After. A waiting
 // request leaves the queue as soon as its client goes away.
 //
-// A slot is taken before the app runs and given back by a finish hook on
-// the exchange, so it is released when the response is finished: also
-// when the app panicked or the client went away, and only once the app
-// returned.
+// A slot is taken before the app runs and given back when the app
+// returns: also when it panicked or its client went away, and never
+// before, whoever owns the exchange (an outer http.TimeoutHandler may end
+// the response while the app still runs).
 type Bulkhead struct {
 	// Max is the number of requests in the app at once. It must be at
 	// least 1; Wrap panics otherwise.
@@ -80,25 +80,23 @@ func (f *Bulkhead) Wrap(next http.Handler) http.Handler {
 		bodyLen: strconv.Itoa(len(body)),
 		hub:     hubOr(f.Hub),
 	}
-	c.releaseFn = c.release
 	return c
 }
 
 type bulkhead struct {
-	next      http.Handler
-	slots     chan struct{}
-	queue     int64
-	queued    atomic.Int64
-	maxWait   time.Duration
-	retry     string
-	body      string
-	bodyLen   string
-	hub       *filter.Hub
-	releaseFn func(*filter.Exchange)
+	next    http.Handler
+	slots   chan struct{}
+	queue   int64
+	queued  atomic.Int64
+	maxWait time.Duration
+	retry   string
+	body    string
+	bodyLen string
+	hub     *filter.Hub
 }
 
 func (c *bulkhead) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	x, w, r, owner := filter.Begin(w, r)
+	_, w, r, owner := filter.Begin(w, r)
 	defer owner.End()
 	select {
 	case c.slots <- struct{}{}:
@@ -108,7 +106,7 @@ func (c *bulkhead) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	x.OnFinish(c.releaseFn)
+	defer c.release()
 	c.next.ServeHTTP(w, r)
 }
 
@@ -142,4 +140,4 @@ func (c *bulkhead) reject(w http.ResponseWriter, r *http.Request, reason string)
 	writeError(w, r, http.StatusServiceUnavailable, c.body, c.bodyLen, c.retry)
 }
 
-func (c *bulkhead) release(*filter.Exchange) { <-c.slots }
+func (c *bulkhead) release() { <-c.slots }

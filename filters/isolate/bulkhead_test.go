@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,5 +172,46 @@ func TestBulkheadConfig(t *testing.T) {
 			}()
 			b.Wrap(http.NotFoundHandler())
 		}()
+	}
+}
+
+// TestBulkheadHeldUntilAppReturns: the slot is held until the app
+// returns, even when an outer http.TimeoutHandler ended the response (and
+// the exchange's owner finished) first.
+func TestBulkheadHeldUntilAppReturns(t *testing.T) {
+	noLeaks(t)
+	var entered atomic.Int32
+	release := make(chan struct{})
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered.Add(1)
+		<-release
+	})
+	bh := (&isolate.Bulkhead{Max: 1, Queue: 1, Hub: new(filter.Hub)}).Wrap(app)
+	mux := http.NewServeMux()
+	mux.Handle("/timeout", http.TimeoutHandler(bh, 10*time.Millisecond, "timeout"))
+	mux.Handle("/", bh)
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, w, r, owner := filter.Begin(w, r) // as the logging filter does
+		defer owner.End()
+		mux.ServeHTTP(w, r)
+	})
+	rec := filtertest.NewRecorder()
+	outer.ServeHTTP(rec, filtertest.Get("/timeout"))
+	if rec.Code != 503 || entered.Load() != 1 {
+		t.Fatalf("the first request got %d, %d in the app", rec.Code, entered.Load())
+	}
+	done := make(chan int)
+	go func() {
+		rec := filtertest.NewRecorder()
+		outer.ServeHTTP(rec, filtertest.Get("/"))
+		done <- rec.Code
+	}()
+	until(t, func() bool { return isolate.Queued(bh) == 1 || entered.Load() > 1 })
+	if n := entered.Load(); n != 1 {
+		t.Errorf("Bulkhead{Max: 1} let %d requests into the app at once", n)
+	}
+	close(release)
+	if code := <-done; code != 200 {
+		t.Errorf("the queued request got %d", code)
 	}
 }

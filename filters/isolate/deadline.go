@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsapi-go/wsapi/filter"
@@ -15,15 +16,27 @@ import (
 // before the app sent its headers, the client gets Status (503 by default)
 // at once, and whatever the app writes later is dropped. When it passes
 // after the headers went out, the response is cut: the connection's write
-// deadline (set through http.ResponseController) makes further writes
-// fail, and the connection is aborted when the app returns. Responses are
-// never buffered: a stream goes out as the app writes it.
+// deadline is moved to that moment (through http.ResponseController), so
+// further writes fail, and the connection is aborted when the app
+// returns. Deadline never extends a write deadline: a server's
+// WriteTimeout that ends earlier still applies. Responses are never
+// buffered: a stream goes out as the app writes it.
 //
 // The app runs on the request's goroutine; Deadline returns only when the
 // app has returned, so the exchange's finish hooks (and a bulkhead's slot)
-// wait for an app that ignores its context. Put Deadline next to the app:
-// once it has answered, the app must touch neither the exchange nor the
-// writer below its own.
+// wait for an app that ignores its context. The answer at the deadline is
+// written by the timer's goroutine on the writer below the exchange
+// (filter.Exchange.Underlying), without running the before-headers hooks
+// of outer filters (a session does not save what the app is still
+// changing); the exchange records it (filter.Exchange.MarkSent) when the
+// app returned, so an access log sees the status. The app may go on using
+// its writer, whose writes are then dropped, and the exchange, with one
+// exception: filter.Exchange.Header is the header map below the gate, so
+// set headers through the writer Deadline hands to the app.
+//
+// A hijacked connection (a WebSocket) belongs to the app: the deadline
+// once hijacked before the deadline, it is neither cut nor is the
+// request's context ended at the deadline.
 type Deadline struct {
 	// Timeout is the time a request has, from when it enters the filter.
 	// It must be positive; Wrap panics otherwise.
@@ -78,18 +91,32 @@ type deadliner struct {
 	hub     *filter.Hub
 }
 
+// The turn of a request under a deadline: the first of the app's end and
+// the timer to claim it decides what happens.
+const (
+	turnRunning = iota // the app runs and the timer has not fired
+	turnEnded          // the app returned or panicked first
+	turnFired          // the timer fired first
+)
+
 // deadlineState is what one request under a deadline needs.
 type deadlineState struct {
 	ctxState // the request's context
 	c        *deadliner
 	x        *filter.Exchange
-	w        http.ResponseWriter // the writer below the gate
+	under    http.ResponseWriter // the writer below the exchange
 	r        *http.Request
+	head     bool // a HEAD request: the answer has no body
 	gate     *filter.Gate
-	wd       bool           // a write deadline was set
-	fired    sync.WaitGroup // done when the timeout function has finished
-	answered bool           // the timeout function answered (set before fired is done)
+	turn     atomic.Int32
+	decided  atomic.Bool    // the app's headers went through the gate
 	returned bool           // the app returned normally
+	fired    sync.WaitGroup // done when the timeout function has finished
+
+	// Set by the timeout function before fired is done, read after.
+	answered bool  // it answered below the exchange
+	sent     int64 // the body bytes of its answer
+	cut      bool  // the headers were out: it cut the stream
 }
 
 // A timerSlot is a timer reused across requests, so a request under a
@@ -111,7 +138,7 @@ func (c *deadliner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x, w, r, owner := filter.Begin(w, r)
 	defer owner.End()
 
-	s := &deadlineState{c: c, x: x, w: w}
+	s := &deadlineState{c: c, x: x, under: x.Underlying(), head: r.Method == http.MethodHead}
 	s.parent, s.deadline = r.Context(), time.Now().Add(c.timeout)
 	s.r = r.WithContext(s)
 	s.gate = filter.NewGate(w, s.decide)
@@ -124,17 +151,22 @@ func (c *deadliner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.returned = true
 }
 
-// decide runs when the app sends its headers: from then on, the deadline
-// is the connection's write deadline.
+// decide runs when the app's headers go through the gate: a response
+// that passed without it was hijacked.
 func (s *deadlineState) decide(int, http.Header) bool {
-	s.wd = http.NewResponseController(s.w).SetWriteDeadline(s.deadline) == nil
+	s.decided.Store(true)
 	return true
 }
 
-// timedOut runs on its own goroutine when the context ends: at the
-// deadline, or when the client went away.
+// timedOut runs on the timer's goroutine at the deadline. It must not
+// touch the exchange, which belongs to the app's goroutine: it answers on
+// the writer below it, where no before-headers hook runs, and end records
+// the answer on the exchange once the app returned.
 func (s *deadlineState) timedOut() {
 	defer s.fired.Done()
+	if !s.turn.CompareAndSwap(turnRunning, turnFired) {
+		return // the app is done already: its response stands
+	}
 	if err := s.parent.Err(); err != nil {
 		s.cancel(err) // the client went away: nobody to answer
 		return
@@ -142,28 +174,41 @@ func (s *deadlineState) timedOut() {
 	// Close the gate before the app hears of the deadline, so that what
 	// it writes when it does is dropped.
 	dropped := s.gate.Drop()
+	if !dropped && !s.decided.Load() {
+		// The connection was hijacked (a WebSocket): it is the app's now,
+		// and the deadline no longer applies to it.
+		return
+	}
 	s.cancel(context.DeadlineExceeded)
 	if !dropped {
-		return // the headers are out: the write deadline cuts the stream
+		// The headers are out: the stream is cut. Moving the write
+		// deadline to now makes the app's further writes fail; it can
+		// only shorten a deadline the server set.
+		s.cut = true
+		_ = http.NewResponseController(s.under).SetWriteDeadline(time.Now())
+		return
 	}
 	s.answered = true
-	writeError(s.w, s.r, s.c.status, s.c.body, s.c.bodyLen, "")
-	_ = http.NewResponseController(s.w).Flush()
+	s.sent = int64(writeErrorTo(s.under, s.head, s.c.status, s.c.body, s.c.bodyLen, ""))
+	_ = http.NewResponseController(s.under).Flush()
 }
 
-// end runs when the app returned or panicked.
+// end runs on the app's goroutine when the app returned or panicked.
 func (s *deadlineState) end(slot *timerSlot) {
-	expired := !slot.t.Stop()
-	if expired {
-		s.fired.Wait()
-	} else {
+	s.turn.CompareAndSwap(turnRunning, turnEnded)
+	if slot.t.Stop() {
 		s.fired.Done() // the timeout function will not run
+	} else {
+		s.fired.Wait()
 	}
 	// The timer is stopped or its function has returned: the slot is free.
 	slot.s = nil
 	timerSlots.Put(slot)
 	s.cancel(context.Canceled)
 	if s.answered {
+		// The timeout function answered below the exchange: record it, so
+		// the access log sees the status.
+		s.x.MarkSent(s.c.status, s.sent)
 		s.publish(true)
 		return
 	}
@@ -174,19 +219,12 @@ func (s *deadlineState) end(slot *timerSlot) {
 		return
 	}
 	passed := s.gate.Finish()
-	if !passed || s.x.Hijacked() {
-		return
-	}
-	if expired {
+	if passed && s.cut && !s.x.Hijacked() {
 		// The response may be incomplete: abort, so the client cannot
 		// take it for a whole one.
 		s.publish(false)
 		s.x.SetAborted("deadline")
 		panic(http.ErrAbortHandler)
-	}
-	if s.wd {
-		// Undo the write deadline for the next request on the connection.
-		_ = http.NewResponseController(s.w).SetWriteDeadline(time.Time{})
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
@@ -167,5 +169,115 @@ func TestDeadlineConfig(t *testing.T) {
 	}
 	if (&isolate.Deadline{}).Name() != "isolate.Deadline" {
 		t.Error("name")
+	}
+}
+
+// TestDeadlineAnswersBelowExchange: the answer at the deadline does not go
+// through the exchange, which the app still uses: an outer filter's
+// before-headers hook does not run for it (it would run concurrently with
+// the app), and the exchange records the answer once the app returned.
+func TestDeadlineAnswersBelowExchange(t *testing.T) {
+	noLeaks(t)
+	var state int // what an outer hook would read, such as a session
+	var hookRan bool
+	var status int
+	var written int64
+	outer := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			x, w, r, owner := filter.Begin(w, r)
+			defer owner.End()
+			w.Header().Set("X-Outer", "1")
+			x.OnHeaders(func(*filter.Exchange) { hookRan = state >= 0 })
+			x.OnFinish(func(x *filter.Exchange) { status, written = x.Status(), x.Written() })
+			next.ServeHTTP(w, r)
+		})
+	}
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x := filter.From(r)
+		for r.Context().Err() == nil {
+			state++
+			_ = x.HeadersSent()
+			runtime.Gosched()
+		}
+		for range 100 { // the app goes on for a while after the deadline
+			state++
+			_ = x.HeadersSent()
+			x.OnHeaders(func(*filter.Exchange) {})
+		}
+		w.WriteHeader(http.StatusCreated)
+	})
+	d := &isolate.Deadline{Timeout: 5 * time.Millisecond, Hub: new(filter.Hub)}
+	rec := filtertest.NewRecorder()
+	outer(d.Wrap(app)).ServeHTTP(rec, filtertest.Get("/"))
+	if rec.Code != 503 || rec.Body.String() != "Service Unavailable\n" || rec.SentHeader().Get("X-Outer") != "1" {
+		t.Errorf("got %d %q %v", rec.Code, rec.Body.String(), rec.SentHeader())
+	}
+	if hookRan {
+		t.Error("a before-headers hook ran for the deadline's answer")
+	}
+	if status != 503 || written != int64(len("Service Unavailable\n")) {
+		t.Errorf("the exchange recorded %d and %d bytes", status, written)
+	}
+}
+
+// TestDeadlineKeepsWriteTimeout: a deadline later than the server's
+// WriteTimeout does not extend it.
+func TestDeadlineKeepsWriteTimeout(t *testing.T) {
+	noLeaks(t)
+	failed := make(chan bool, 1)
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for range 40 { // 2s at most, well past the WriteTimeout
+			_, err := io.WriteString(w, "0123456789")
+			if err == nil {
+				err = http.NewResponseController(w).Flush()
+			}
+			if err != nil {
+				failed <- true
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		failed <- false
+	})
+	srv := httptest.NewUnstartedServer((&isolate.Deadline{Timeout: time.Hour, Hub: new(filter.Hub)}).Wrap(app))
+	srv.Config.WriteTimeout = 100 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	_, body, err := get(t, newClient(t), srv.URL)
+	if err == nil || len(body) == 400 {
+		t.Errorf("read %d bytes, error %v: the server's WriteTimeout did not apply", len(body), err)
+	}
+	if !<-failed {
+		t.Error("the app's writes went on past the server's WriteTimeout")
+	}
+}
+
+// TestDeadlineLeavesHijacked: a connection hijacked before the deadline is
+// the app's: the deadline neither ends its context nor cuts it.
+func TestDeadlineLeavesHijacked(t *testing.T) {
+	noLeaks(t)
+	const timeout = 10 * time.Millisecond
+	srv := httptest.NewServer((&isolate.Deadline{Timeout: timeout, Hub: new(filter.Hub)}).Wrap(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			select {
+			case <-r.Context().Done():
+				t.Errorf("the context of a hijacked connection ended: %v", context.Cause(r.Context()))
+			case <-time.After(30 * timeout):
+			}
+			brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			if err := brw.Flush(); err != nil {
+				t.Errorf("write on the hijacked connection: %v", err)
+			}
+		})))
+	t.Cleanup(srv.Close)
+	code, body, err := get(t, newClient(t), srv.URL)
+	if err != nil || code != 200 || body != "ok" {
+		t.Errorf("got %d %q %v", code, body, err)
 	}
 }

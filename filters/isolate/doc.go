@@ -16,13 +16,16 @@
 //     is logged with its stack and published as [EventPanic].
 //   - [Deadline]: a deadline on the request's context. Passed before the
 //     headers, the client gets 503 (or 504) at once and the app's later
-//     writes are dropped (through a filter.Gate); passed after, the stream
-//     is cut by the connection's write deadline (http.ResponseController)
-//     and the connection aborted. Nothing is buffered.
+//     writes are dropped (through a filter.Gate); the answer is written
+//     below the exchange, without the outer filters' before-headers hooks,
+//     and recorded on the exchange when the app returned. Passed after,
+//     the stream is cut by moving the connection's write deadline to that
+//     moment (http.ResponseController) and the connection is aborted.
+//     Nothing is buffered.
 //   - [Bulkhead]: at most Max requests in the app, a bounded queue with a
-//     maximum wait, 503 with Retry-After beyond. Slots are released by a
-//     finish hook, so also on panic and client disconnect; a queued
-//     request leaves the queue when its client goes away.
+//     maximum wait, 503 with Retry-After beyond. A slot is released when
+//     the app returns, so also on panic and client disconnect, and never
+//     before; a queued request leaves the queue when its client goes away.
 //
 // [Filter] (made by [New]) is the three together, in this order from the
 // outside in:
@@ -33,14 +36,17 @@
 // bulkhead comes before the deadline, so a request's time starts when it
 // gets its slot, and the slot is held until the app has returned. Put the
 // logging filter outside isolate, so the access line sees the 500, the
-// 503 or the abort, and put Deadline next to the app (inside session or
-// auth filters): once the deadline answered, the app must not touch the
-// exchange.
+// 503 or the abort. Deadline is best next to the app, inside session or
+// auth filters: its answer skips the before-headers hooks of the filters
+// outside it, so a session does not send a cookie with a 503. Built that
+// way, the Filter does recovery and concurrency (a zero timeout leaves its
+// Deadline out), and a Deadline of its own goes last:
 //
-//	iso := isolate.New(10*time.Second, 200) // deadline, concurrency
+//	iso := isolate.New(0, 200) // no deadline here, concurrency
 //	iso.Bulkhead.Queue = 100
 //	iso.Bulkhead.MaxWait = time.Second
-//	stack := wsapi.New(logs, iso, sessions)
+//	deadline := &isolate.Deadline{Timeout: 10 * time.Second}
+//	stack := wsapi.New(logs, iso, sessions, deadline)
 //
 // # Instances
 //
@@ -50,16 +56,21 @@
 // after TTL, MaxRequests or IdleTimeout, and collected in the background).
 // [Pool.Reload] builds a new generation without failing a request: the
 // requests in flight finish on the old instances, which are closed when
-// they come back; a factory that fails leaves the old generation in
-// service. [Watch] reloads on a signal or when a file changes. An instance
-// whose request panicked is retired.
+// they come back; a reload whose factory fails changes nothing. While the
+// factory fails, a request that needs a new instance waits for one of the
+// instances still alive, as for a busy pool; instances still retire after
+// TTL, MaxRequests or IdleTimeout, so a pool whose factory keeps failing
+// shrinks, and answers 503 once none is left. [Watch] reloads on a signal
+// or when a file changes. An instance whose request panicked is retired.
 //
 // # Processes
 //
 // [Workers] runs an app in N worker processes, each serving HTTP on its
 // own unix socket, and proxies requests to the least busy one
 // (httputil.ReverseProxy). A supervisor restarts a worker that exits, with
-// exponential backoff, and kills one that does not get ready in time. A
+// exponential backoff, and kills one that does not get ready in time.
+// Each worker leads a process group of its own: the processes it starts
+// are stopped and killed with it. A
 // worker that panics, calls os.Exit or is killed costs only its requests
 // in flight: 502 before their headers, an aborted connection after. The
 // worker is any program that follows the protocol described at

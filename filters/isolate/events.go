@@ -65,8 +65,8 @@ type RejectedEvent struct {
 type ReloadEvent struct {
 	// Generation is the pool's generation after the reload.
 	Generation uint64
-	// Err is the factory's error when the reload failed; the old
-	// instances then stay in service.
+	// Err is the factory's error when the reload failed; the pool is
+	// then as it was.
 	Err error
 }
 

@@ -66,6 +66,12 @@ func instanceError(hub *filter.Hub, w http.ResponseWriter, r *http.Request, err 
 // they come back; new requests get new instances. Watch triggers a reload
 // on a signal or when a file changes.
 //
+// When the factory fails, a request that needs a new instance waits for
+// one of the instances alive to come back, as when all are busy (at most
+// MaxWait, or until its client goes away), and gets 503 only when none is
+// alive or the wait is over. Retired instances are not kept in service:
+// with a factory that keeps failing, the pool shrinks as they retire.
+//
 // Set the fields before the first request; call Close when done, to close
 // the instances and stop the collector.
 type Pool struct {
@@ -103,6 +109,7 @@ type Pool struct {
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	closed  bool
+	back    chan struct{} // closed when an instance comes back or goes; nil when nobody waits
 }
 
 type instance struct {
@@ -160,12 +167,20 @@ func (p *Pool) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, body, strconv.Itoa(len(body)), "1")
 		return
 	}
-	in, err := p.get()
+	// The token is given back here until put takes it over: also when the
+	// factory or an instance's Close panics.
+	held := true
+	defer func() {
+		if held {
+			p.free <- struct{}{}
+		}
+	}()
+	in, err := p.get(r)
 	if err != nil {
-		p.free <- struct{}{}
 		instanceError(hubOr(p.Hub), w, r, err)
 		return
 	}
+	held = false
 	defer p.done(in)
 	in.h.ServeHTTP(w, r)
 }
@@ -204,35 +219,105 @@ func (p *Pool) take(r *http.Request) string {
 }
 
 // get returns an idle instance of the current generation, or a new one.
-// The caller holds a token.
-func (p *Pool) get() (*instance, error) {
-	p.mu.Lock()
-	now := time.Now()
+// The caller holds a token. When the factory fails while other instances
+// are alive, get waits for one of them to come back (at most MaxWait, and
+// not after the client went away) rather than failing the request.
+func (p *Pool) get(r *http.Request) (*instance, error) {
+	var failed error
+	var timeout <-chan time.Time
+	for {
+		now := time.Now()
+		p.mu.Lock()
+		in, expired := p.popIdle(now)
+		var back chan struct{}
+		switch {
+		case in != nil:
+		case failed == nil:
+			p.total++ // the instance about to be made
+		case p.total > 0:
+			if p.back == nil {
+				p.back = make(chan struct{})
+			}
+			back = p.back
+		}
+		gen := p.gen
+		p.mu.Unlock()
+		for _, old := range expired {
+			p.closeInstance(old)
+		}
+		switch {
+		case in != nil:
+			return in, nil
+		case failed == nil:
+			if in, failed = p.make(gen, now); failed == nil {
+				return in, nil
+			}
+			continue
+		case back == nil:
+			return nil, failed // no instance left to wait for
+		}
+		if timeout == nil && p.MaxWait > 0 {
+			t := time.NewTimer(p.MaxWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-back:
+		case <-timeout:
+			return nil, failed
+		case <-r.Context().Done():
+			return nil, failed
+		}
+	}
+}
+
+// popIdle takes the most recently used live idle instance, and returns the
+// expired ones it removed on the way, for the caller to close once p.mu
+// is unlocked. p.mu is held.
+func (p *Pool) popIdle(now time.Time) (in *instance, expired []*instance) {
 	for n := len(p.idle); n > 0; n = len(p.idle) {
 		in := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		if p.live(in, now) {
-			p.mu.Unlock()
-			return in, nil
+			return in, expired
 		}
 		p.total--
-		closeInstance(in)
+		expired = append(expired, in)
 	}
-	gen := p.gen
-	p.total++
-	p.mu.Unlock()
+	return nil, expired
+}
+
+// make makes an instance of generation gen with the factory. p.total
+// counts it already, and is set back when the factory fails or panics.
+func (p *Pool) make(gen uint64, now time.Time) (*instance, error) {
+	made := false
+	defer func() {
+		if !made {
+			p.mu.Lock()
+			p.total--
+			p.wake()
+			p.mu.Unlock()
+		}
+	}()
 	h, err := p.Factory()
 	if err == nil && h == nil {
 		err = errNilInstance
 	}
 	if err != nil {
-		p.mu.Lock()
-		p.total--
-		p.mu.Unlock()
 		return nil, err
 	}
+	made = true
 	return &instance{h: h, gen: gen, born: now, used: now}, nil
+}
+
+// wake wakes the requests waiting for an instance to come back. p.mu is
+// held.
+func (p *Pool) wake() {
+	if p.back != nil {
+		close(p.back)
+		p.back = nil
+	}
 }
 
 // live reports whether in may serve again; p.mu is held.
@@ -246,6 +331,7 @@ func (p *Pool) live(in *instance, now time.Time) bool {
 // put gives in back after a request and frees its token; a broken
 // instance is closed.
 func (p *Pool) put(in *instance, broken bool) {
+	defer func() { p.free <- struct{}{} }()
 	now := time.Now()
 	in.served++
 	in.used = now
@@ -256,23 +342,34 @@ func (p *Pool) put(in *instance, broken bool) {
 	} else {
 		p.total--
 	}
+	p.wake()
 	p.mu.Unlock()
 	if in != nil {
-		closeInstance(in)
+		p.closeInstance(in)
 	}
-	p.free <- struct{}{}
 }
 
-func closeInstance(in *instance) {
-	if c, ok := in.h.(io.Closer); ok {
-		_ = c.Close()
+// closeInstance closes in when it is an io.Closer. A panic in Close is
+// contained and published as EventInstanceError, so that it cannot break
+// the pool's bookkeeping or kill its collector.
+func (p *Pool) closeInstance(in *instance) {
+	c, ok := in.h.(io.Closer)
+	if !ok {
+		return
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			hubOr(p.Hub).Publish(EventInstanceError, nil, fmt.Errorf("isolate: an instance's Close panicked: %v", v))
+		}
+	}()
+	_ = c.Close()
 }
 
 // Reload makes one instance with Factory and, when that works, makes it
 // the first of a new generation: idle old instances are closed now, busy
-// ones when their request is done. When the factory fails, the old
-// instances stay in service and Reload returns the error. Reload is safe
+// ones when their request is done (until then, one more than Max may be
+// alive, never more than Max busy). When the factory fails, nothing
+// changes and Reload returns the error. Reload is safe
 // to call at any time, from any goroutine.
 func (p *Pool) Reload() error {
 	p.init()
@@ -289,7 +386,7 @@ func (p *Pool) Reload() error {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		closeInstance(&instance{h: h})
+		p.closeInstance(&instance{h: h})
 		return errors.New("isolate: Reload after Close")
 	}
 	p.gen++
@@ -297,17 +394,16 @@ func (p *Pool) Reload() error {
 	p.idle = nil
 	p.total -= len(old)
 	gen := p.gen
-	if p.total < p.Max {
-		p.idle = append(p.idle, &instance{h: h, gen: gen, born: now, used: now})
-		p.total++
-		h = nil
-	}
+	// The new instance goes into service even when all Max are busy: until
+	// the old ones come back, there is one more than Max alive (but never
+	// more than Max busy). So a factory that fails after a reload still
+	// leaves an instance of the current generation.
+	p.idle = append(p.idle, &instance{h: h, gen: gen, born: now, used: now})
+	p.total++
+	p.wake()
 	p.mu.Unlock()
 	for _, in := range old {
-		closeInstance(in)
-	}
-	if h != nil {
-		closeInstance(&instance{h: h})
+		p.closeInstance(in)
 	}
 	hub.Publish(EventReload, nil, ReloadEvent{Generation: gen})
 	return nil
@@ -351,9 +447,12 @@ func (p *Pool) collect(every time.Duration) {
 			clear(p.idle[len(keep):])
 			p.idle = keep
 			p.total -= len(gone)
+			if len(gone) > 0 {
+				p.wake()
+			}
 			p.mu.Unlock()
 			for _, in := range gone {
-				closeInstance(in)
+				p.closeInstance(in)
 			}
 		}
 	}
@@ -373,11 +472,12 @@ func (p *Pool) Close() error {
 	old := p.idle
 	p.idle = nil
 	p.total -= len(old)
+	p.wake()
 	p.mu.Unlock()
 	close(p.stop)
 	p.stopped.Wait()
 	for _, in := range old {
-		closeInstance(in)
+		p.closeInstance(in)
 	}
 	return nil
 }

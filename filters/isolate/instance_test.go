@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -233,5 +234,157 @@ func TestWatchFile(t *testing.T) {
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Errorf("Watch returned %v", err)
+	}
+}
+
+// TestPoolFactoryPanics: a factory that panics costs its request a 500,
+// and neither the request's token nor the count of instances.
+func TestPoolFactoryPanics(t *testing.T) {
+	noLeaks(t)
+	var boom atomic.Bool
+	boom.Store(true)
+	p := &isolate.Pool{Max: 1, MaxWait: 100 * time.Millisecond, Hub: new(filter.Hub), Factory: func() (http.Handler, error) {
+		if boom.Load() {
+			panic("bad config")
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), nil
+	}}
+	t.Cleanup(func() { p.Close() })
+	h := (&isolate.Recover{Hub: new(filter.Hub)}).Wrap(p)
+	if code, _ := body(t, h); code != 500 {
+		t.Errorf("a factory that panicked: %d", code)
+	}
+	if alive, idle := p.Instances(); alive != 0 || idle != 0 {
+		t.Errorf("after a factory panic: %d alive, %d idle", alive, idle)
+	}
+	boom.Store(false)
+	if code, _ := body(t, h); code != 200 {
+		t.Errorf("after a factory panic, the pool answered %d", code)
+	}
+	if alive, idle := p.Instances(); alive != 1 || idle != 1 {
+		t.Errorf("%d alive, %d idle", alive, idle)
+	}
+}
+
+// panicCloser is an instance whose Close panics.
+type panicCloser struct{ http.Handler }
+
+func (panicCloser) Close() error { panic("close failed") }
+
+// TestPoolClosePanics: an instance whose Close panics neither breaks its
+// request nor leaks its token; the panic is published.
+func TestPoolClosePanics(t *testing.T) {
+	noLeaks(t)
+	hub := new(filter.Hub)
+	errs := listen(t, hub, isolate.EventInstanceError)
+	p := &isolate.Pool{Max: 1, MaxRequests: 1, MaxWait: time.Minute, Hub: hub, Factory: func() (http.Handler, error) {
+		return panicCloser{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}, nil
+	}}
+	t.Cleanup(func() { p.Close() })
+	for i := range 3 {
+		if code, _ := body(t, p); code != 200 {
+			t.Fatalf("request %d: %d", i, code)
+		}
+		if e := errs.next(t); !strings.Contains(fmt.Sprint(e.Data), "close failed") {
+			t.Errorf("event %v", e.Data)
+		}
+	}
+	if alive, _ := p.Instances(); alive != 0 {
+		t.Errorf("%d alive", alive)
+	}
+}
+
+// reentrant is an instance whose Close asks its pool for its state, as a
+// metrics hook would.
+type reentrant struct {
+	p       *isolate.Pool
+	closing chan struct{} // when set, Close says so and waits for release
+	release chan struct{}
+	closed  atomic.Bool
+}
+
+func (c *reentrant) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+func (c *reentrant) Close() error {
+	if c.closing != nil {
+		close(c.closing)
+		<-c.release
+	}
+	c.p.Instances()
+	c.closed.Store(true)
+	return nil
+}
+
+// TestPoolClosesOutsideLock: an expired idle instance that a request
+// finds is closed without the pool's lock held, so its Close may call the
+// pool. The collector is kept busy closing another instance, so that the
+// request is the one that finds it.
+func TestPoolClosesOutsideLock(t *testing.T) {
+	noLeaks(t)
+	const ttl = 20 * time.Millisecond
+	p := &isolate.Pool{TTL: ttl, Hub: new(filter.Hub)}
+	first := &reentrant{p: p, closing: make(chan struct{}), release: make(chan struct{})}
+	second := &reentrant{p: p}
+	var n atomic.Int32
+	p.Factory = func() (http.Handler, error) {
+		switch n.Add(1) {
+		case 1:
+			return first, nil
+		case 2:
+			return second, nil
+		}
+		return &reentrant{p: p}, nil
+	}
+	t.Cleanup(func() { p.Close() })
+	body(t, p)
+	<-first.closing // the collector is stuck in first's Close
+	body(t, p)      // makes second
+	time.Sleep(3 * ttl)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		body(t, p) // finds second expired and closes it
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("a request that closed an expired instance never returned")
+	}
+	if !second.closed.Load() {
+		t.Error("the expired instance was not closed")
+	}
+	close(first.release)
+}
+
+// TestPoolFactoryFailsWaits: when the factory fails while instances are
+// alive, a request waits for one of them instead of failing.
+func TestPoolFactoryFailsWaits(t *testing.T) {
+	noLeaks(t)
+	hold := newHoldApp()
+	var calls atomic.Int32
+	var fail atomic.Bool
+	p := &isolate.Pool{Max: 2, Hub: new(filter.Hub), Factory: func() (http.Handler, error) {
+		calls.Add(1)
+		if fail.Load() {
+			return nil, errors.New("bad config")
+		}
+		return hold, nil
+	}}
+	t.Cleanup(func() { p.Close() })
+	wait := fill(p, 1)
+	<-hold.entered
+	fail.Store(true)
+	waitSecond := fill(p, 1)
+	until(t, func() bool { return calls.Load() == 2 })
+	close(hold.release)
+	if c := append(wait(), waitSecond()...); c[0] != 200 || c[1] != 200 {
+		t.Errorf("statuses %v", c)
+	}
+
+	// With no instance left to wait for, the answer is 503 at once.
+	empty := &isolate.Pool{Hub: new(filter.Hub), Factory: func() (http.Handler, error) { return nil, errors.New("bad config") }}
+	t.Cleanup(func() { empty.Close() })
+	if code, _ := body(t, empty); code != 503 {
+		t.Errorf("a pool whose factory fails answered %d", code)
 	}
 }

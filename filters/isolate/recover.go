@@ -104,6 +104,12 @@ var representation = []string{
 // writeError answers code with a short plain-text body, replacing the
 // headers that describe the app's body.
 func writeError(w http.ResponseWriter, r *http.Request, code int, body, bodyLen, retryAfter string) {
+	writeErrorTo(w, r.Method == http.MethodHead, code, body, bodyLen, retryAfter)
+}
+
+// writeErrorTo is writeError for a request whose method was noted before;
+// it returns the number of body bytes written.
+func writeErrorTo(w http.ResponseWriter, head bool, code int, body, bodyLen, retryAfter string) int {
 	h := w.Header()
 	for _, k := range representation {
 		delete(h, k)
@@ -116,7 +122,9 @@ func writeError(w http.ResponseWriter, r *http.Request, code int, body, bodyLen,
 		h.Set("Retry-After", retryAfter)
 	}
 	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		_, _ = io.WriteString(w, body)
+	if head {
+		return 0
 	}
+	n, _ := io.WriteString(w, body)
+	return n
 }

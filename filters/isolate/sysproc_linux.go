@@ -6,9 +6,11 @@ import (
 	"unsafe"
 )
 
-// startWorker starts cmd so that it dies with this process, and sets its
-// resource limits with prlimit right after it started, for commands that
-// do not apply them themselves (ServeWorker does, before serving).
+// startWorker starts cmd in a process group of its own, so that the
+// processes it starts are stopped with it, and so that it dies with this
+// process; it sets its resource limits with prlimit right after it
+// started, for commands that do not apply them themselves (ServeWorker
+// does, before serving).
 func startWorker(cmd *exec.Cmd, l Limits) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {

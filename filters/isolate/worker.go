@@ -50,13 +50,19 @@ func IsWorker() bool { return os.Getenv(WorkerEnv) != "" }
 // the supervisor passed, serves HTTP on the socket it was handed, tells the
 // supervisor it is ready, and returns nil after a SIGTERM once the
 // requests in flight are done (at most 10 seconds). It returns an error at
-// once when the process is not a worker.
+// once when the process is not a worker. It removes the protocol's
+// variables from the environment, so that a program the worker starts
+// (this same one, say, for a migration) does not take itself for a worker;
+// read WorkerEnv before calling it when the app needs its slot.
 func ServeWorker(h http.Handler) error {
 	if !IsWorker() {
 		return errors.New("isolate: ServeWorker outside a worker: start the program through isolate.Workers")
 	}
 	if err := applyLimits(); err != nil {
 		return err
+	}
+	for _, k := range []string{WorkerEnv, envLimitAS, envLimitCPU} {
+		_ = os.Unsetenv(k)
 	}
 	lf := os.NewFile(3, "listener")
 	ln, err := net.FileListener(lf)

@@ -335,6 +335,11 @@ func (ws *Workers) supervise(s *slot) {
 
 var errStartTimeout = errors.New("isolate: the worker did not get ready in time")
 
+// waitDelay bounds how long the supervisor waits, once a worker exited,
+// for the output it copies (Stdout and Stderr that are not files): a
+// process the worker left behind may hold the pipes.
+const waitDelay = time.Second
+
 // run starts one process for s and waits until it exits.
 func (ws *Workers) run(s *slot) error {
 	s.gen++
@@ -344,9 +349,12 @@ func (ws *Workers) run(s *slot) error {
 	if err != nil {
 		return err
 	}
-	ln.SetUnlinkOnClose(true)
-	defer ln.Close()
+	// The socket is the worker's alone: once it dies, a dial is refused
+	// at once instead of waiting in a queue nobody accepts from.
+	ln.SetUnlinkOnClose(false)
+	defer os.Remove(path)
 	lf, err := ln.File()
+	ln.Close()
 	if err != nil {
 		return err
 	}
@@ -363,8 +371,10 @@ func (ws *Workers) run(s *slot) error {
 		return err
 	}
 	cmd.ExtraFiles = []*os.File{lf, readyW}
+	cmd.WaitDelay = waitDelay
 	err = startWorker(cmd, ws.Limits)
 	readyW.Close()
+	lf.Close()
 	if err != nil {
 		return err
 	}
@@ -372,7 +382,13 @@ func (ws *Workers) run(s *slot) error {
 	s.proc = cmd.Process
 	s.mu.Unlock()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		// The worker's process group goes with it: a process it started
+		// must not go on serving on its socket.
+		_ = killGroup(cmd.Process, syscall.SIGKILL)
+		exited <- err
+	}()
 
 	ready := make(chan bool, 1)
 	go func() {
@@ -385,11 +401,23 @@ func (ws *Workers) run(s *slot) error {
 	select {
 	case ok := <-ready:
 		if !ok {
-			err := <-exited
-			return fmt.Errorf("isolate: the worker exited before it was ready: %v", err)
+			// The worker closed the pipe without a word: it is exiting,
+			// or it closed its inherited files and goes on. Either way
+			// it is not ready; give it its start time to exit.
+			select {
+			case err := <-exited:
+				return fmt.Errorf("isolate: the worker exited before it was ready: %v", err)
+			case <-timer.C:
+				_ = killGroup(cmd.Process, syscall.SIGKILL)
+				<-exited
+				return errStartTimeout
+			case <-ws.closing:
+				ws.stop(cmd.Process, exited)
+				return nil
+			}
 		}
 	case <-timer.C:
-		_ = cmd.Process.Kill()
+		_ = killGroup(cmd.Process, syscall.SIGKILL)
 		<-exited
 		return errStartTimeout
 	case <-ws.closing:
@@ -413,6 +441,12 @@ func (ws *Workers) run(s *slot) error {
 		ws.stop(cmd.Process, exited)
 		return nil
 	}
+}
+
+// killGroup sends sig to p's process group: the worker and the processes
+// it started (the worker leads its own group).
+func killGroup(p *os.Process, sig syscall.Signal) error {
+	return syscall.Kill(-p.Pid, sig)
 }
 
 // command builds the worker's command line and environment.
@@ -444,15 +478,16 @@ func (ws *Workers) command(i int) (*exec.Cmd, error) {
 	return cmd, nil
 }
 
-// stop asks a worker to finish (SIGTERM) and kills it after 10 seconds.
+// stop asks a worker and the processes it started to finish (SIGTERM),
+// and kills them after 10 seconds.
 func (ws *Workers) stop(p *os.Process, exited <-chan error) {
-	_ = p.Signal(syscall.SIGTERM)
+	_ = killGroup(p, syscall.SIGTERM)
 	t := time.NewTimer(10 * time.Second)
 	defer t.Stop()
 	select {
 	case <-exited:
 	case <-t.C:
-		_ = p.Kill()
+		_ = killGroup(p, syscall.SIGKILL)
 		<-exited
 	}
 }
@@ -481,8 +516,9 @@ func (ws *Workers) Close() error {
 	return ws.closeErr
 }
 
-// Kill sends SIGKILL to worker i's current process, as a crash would; the
-// supervisor starts it again. It is for tests and drills.
+// Kill sends SIGKILL to worker i's current process, and to the processes
+// it started, as a crash would; the supervisor starts it again. It is for
+// tests and drills.
 func (ws *Workers) Kill(i int) error {
 	if i < 0 || i >= len(ws.slots) {
 		return errors.New("isolate: no worker " + strconv.Itoa(i))
@@ -494,5 +530,5 @@ func (ws *Workers) Kill(i int) error {
 	if p == nil {
 		return errors.New("isolate: worker " + strconv.Itoa(i) + " is not running")
 	}
-	return p.Kill()
+	return killGroup(p, syscall.SIGKILL)
 }

@@ -12,9 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/wsapi-go/wsapi/filter"
 	"github.com/wsapi-go/wsapi/filters/isolate"
@@ -241,6 +244,10 @@ func TestWorkersLimits(t *testing.T) {
 	if err != nil || body != "as=8589934592 cpu=3600" {
 		t.Errorf("limits %q %v", body, err)
 	}
+	// The worker's own children do not see the protocol's variables.
+	if _, body, err := get(t, newClient(t), srv.URL+"/env"); err != nil || body != `"" ""` {
+		t.Errorf("environment %s %v", body, err)
+	}
 }
 
 // BenchmarkProcessMode compares the same app served in-process and by two
@@ -283,4 +290,132 @@ func BenchmarkProcessMode(b *testing.B) {
 		<-starts
 		run(b, ws)
 	})
+}
+
+// TestWorkersReadyPipeClosedWithoutWord: a worker that closes its ready
+// pipe without writing and goes on running is killed after StartTimeout,
+// and Close does not wait for it.
+func TestWorkersReadyPipeClosedWithoutWord(t *testing.T) {
+	noLeaks(t)
+	hub := new(filter.Hub)
+	exits := listen(t, hub, isolate.EventWorkerExit)
+	ws := &isolate.Workers{Command: []string{"/bin/sh", "-c", "exec 4>&-; exec sleep 60"},
+		N: 1, Dir: t.TempDir(), StartTimeout: 50 * time.Millisecond, Backoff: time.Hour, Hub: hub}
+	if err := ws.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if e := exits.next(t); e.Data.(isolate.WorkerEvent).Err == nil {
+		t.Errorf("exit event without an error: %+v", e.Data)
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		ws.Close()
+	}()
+	select {
+	case <-closed:
+	case <-time.After(time.Minute):
+		t.Fatal("Close never returned")
+	}
+}
+
+// pidsIn returns the process ids written to file, one a line.
+func pidsIn(t *testing.T, file string) []int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// gone reports whether process pid is dead (a zombie counts as dead).
+func gone(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err == nil && strings.Contains(string(b), ") Z ")
+}
+
+// TestWorkersStopWhatTheyStarted: the processes a worker started go with
+// it, when it is killed, stopped, or exits on its own, and they cannot
+// hold up the supervisor through the output pipes.
+func TestWorkersStopWhatTheyStarted(t *testing.T) {
+	for _, tt := range []struct {
+		name, script string
+		kill         bool
+	}{
+		{"killed", `"$0" & echo $! >>"$1"; wait`, true},
+		{"exits, output to a pipe", `"$0" & echo $! >>"$1"; exit 0`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			noLeaks(t)
+			hub := new(filter.Hub)
+			starts := listen(t, hub, isolate.EventWorkerStart)
+			exits := listen(t, hub, isolate.EventWorkerExit)
+			pidFile := filepath.Join(t.TempDir(), "pids")
+			ws := &isolate.Workers{Command: []string{"/bin/sh", "-c", tt.script, worker(t), pidFile},
+				N: 1, Dir: t.TempDir(), Hub: hub, Backoff: time.Hour, Stdout: io.Discard, Stderr: io.Discard}
+			if err := ws.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				for _, pid := range pidsIn(t, pidFile) {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			if tt.kill {
+				starts.next(t)
+				if err := ws.Kill(0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			exits.next(t)
+			until(t, func() bool { return ws.Ready() == 0 })
+			for _, pid := range pidsIn(t, pidFile) {
+				until(t, func() bool { return gone(pid) })
+			}
+			closed := make(chan struct{})
+			go func() {
+				defer close(closed)
+				ws.Close()
+			}()
+			select {
+			case <-closed:
+			case <-time.After(time.Minute):
+				t.Fatal("Close never returned")
+			}
+		})
+	}
+}
+
+// TestWorkersSocketIsTheWorkers: the supervisor keeps no copy of a
+// worker's listening socket, so a worker that no longer listens costs a
+// request a 502 at once instead of a hang.
+func TestWorkersSocketIsTheWorkers(t *testing.T) {
+	noLeaks(t)
+	hub := new(filter.Hub)
+	starts := listen(t, hub, isolate.EventWorkerStart)
+	ws := &isolate.Workers{Command: []string{"/bin/sh", "-c", "exec 3>&-; echo ready >&4; exec 4>&-; exec sleep 60"},
+		N: 1, Dir: t.TempDir(), Hub: hub}
+	if err := ws.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	starts.next(t)
+	srv := server(t, nil, ws)
+	client := newClient(t)
+	client.Timeout = time.Minute
+	if code, _, err := get(t, client, srv.URL+"/hello"); code != 502 || err != nil {
+		t.Errorf("got %d %v", code, err)
+	}
 }

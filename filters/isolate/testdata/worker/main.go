@@ -16,9 +16,13 @@ func main() {
 	if os.Getenv("WORKER_NEVER_READY") != "" {
 		select {} // never serves, never says it is ready
 	}
+	id := os.Getenv(isolate.WorkerEnv) // ServeWorker removes it
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello %s from worker %s", r.URL.Query().Get("name"), os.Getenv(isolate.WorkerEnv))
+		fmt.Fprintf(w, "hello %s from worker %s", r.URL.Query().Get("name"), id)
+	})
+	mux.HandleFunc("/env", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%q %q", os.Getenv(isolate.WorkerEnv), os.Getenv("WSAPI_ISOLATE_RLIMIT_CPU"))
 	})
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, os.Getpid())
