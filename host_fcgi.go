@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -28,13 +29,23 @@ import (
 // stdin stream marks its end. Lines the responder writes to its stderr
 // stream are logged at warning level.
 //
-// Connections are kept open (FCGI_KEEP_CONN) and pooled. A responder that
-// cannot be reached, closes the connection, breaks the protocol or ends
-// the request without an answer gets 502 Bad Gateway; one that does not
-// connect or stays silent for longer than its timeout gets 504 Gateway
-// Timeout. Either way a line is logged and the connection is discarded. A
-// fault after the headers went out cuts the client's connection
-// (http.ErrAbortHandler), as a proxy does.
+// A responder that answers before it has read the whole request body (413,
+// a redirect) has its answer passed on at once: for an HTTP/1 client, the
+// rest of the body is not sent, and the client's connection is closed
+// after the answer. Once ServeHTTP returns, the request body is no longer
+// read.
+//
+// Connections are kept open (FCGI_KEEP_CONN) and pooled. A pooled
+// connection the responder closed is replaced; the request is sent again
+// on a new connection only when it is idempotent (GET, HEAD, OPTIONS,
+// TRACE, or with an Idempotency-Key header) or none of it can have run. A
+// responder that cannot be reached, closes the connection, breaks the
+// protocol or ends the request without an answer gets 502 Bad Gateway; one
+// that does not connect or stays silent for longer than its timeout gets
+// 504 Gateway Timeout, as does a request whose context reaches its
+// deadline first. Either way a line is logged and the connection is
+// discarded. A fault after the headers went out cuts the client's
+// connection (http.ErrAbortHandler), as a proxy does.
 //
 // Set the fields before the first request. Close closes the idle
 // connections.
@@ -56,8 +67,10 @@ type FastCGIApp struct {
 
 	// ConnectTimeout bounds a new connection (default 5 seconds);
 	// ResponseTimeout is the longest the responder may stay silent before
-	// its headers and between two records of its answer (default 1
-	// minute).
+	// its headers, once it has the whole request body, and between two
+	// records of its answer (default 1 minute). While the client is still
+	// sending the body, its pace is the server's concern (its read
+	// timeout), not the responder's.
 	ConnectTimeout, ResponseTimeout time.Duration
 
 	// MaxIdle is the number of idle connections kept open (default 16;
@@ -114,17 +127,20 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Trans
 func (f *FastCGIApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.once.Do(f.init)
 	logger := f.logger(r)
-	req := &fcgi.Request{Params: f.params(r), Stderr: stderrLogger(logger, "fastcgi")}
+	req := &fcgi.Request{Params: f.params(r), Stderr: stderrLogger(logger, "fastcgi"), Replayable: replayable(r)}
 	if r.Body != nil && r.Body != http.NoBody && (r.ContentLength != 0 || len(r.TransferEncoding) > 0) {
 		req.Body = r.Body
+		rc := http.NewResponseController(w)
+		req.Abort = func() { _ = rc.SetReadDeadline(time.Now()) }
 	}
 	resp, err := f.client.Do(r.Context(), req)
 	if err != nil {
-		if r.Context().Err() != nil {
+		cerr := r.Context().Err()
+		if cerr != nil && !errors.Is(cerr, context.DeadlineExceeded) {
 			return // the client went away
 		}
 		code := http.StatusBadGateway
-		if errors.Is(err, fcgi.ErrTimeout) {
+		if errors.Is(err, fcgi.ErrTimeout) || cerr != nil {
 			code = http.StatusGatewayTimeout
 		}
 		logger.Error("wsapi: FastCGI responder failed", "address", f.Address, "status", code, "err", err.Error())
@@ -138,6 +154,11 @@ func (f *FastCGIApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, k := range hopHeaders {
 		delete(h, k)
+	}
+	if r.ProtoMajor < 2 && !resp.Body.EndRequestBody() {
+		// An HTTP/1 client reads no answer while it sends its body: the
+		// responder answered early, the rest of the body stays unread.
+		h.Set("Connection", "close")
 	}
 	w.WriteHeader(resp.Status)
 	flusher, _ := w.(http.Flusher)
@@ -168,6 +189,16 @@ func (f *FastCGIApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// replayable reports whether r may run twice: an idempotent method, or a
+// client that says it may with an idempotency key.
+func replayable(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return r.Header["Idempotency-Key"] != nil || r.Header["X-Idempotency-Key"] != nil
+}
+
 // copyBuffers holds the buffers that answers are copied through.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
@@ -175,25 +206,30 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return 
 func (f *FastCGIApp) params(r *http.Request) []byte {
 	env := filter.NewEnv(r)
 	b := make([]byte, 0, 1024)
-	for k, v := range env.All() {
+	add := func(k, v string) {
 		if _, over := f.Params[k]; !over {
 			b = fcgi.AppendParams(b, k, v)
+		}
+	}
+	for k, v := range env.All() {
+		if k != "REQUEST_URI" {
+			add(k, v)
 		}
 	}
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' && uri != "*" {
 		uri = r.URL.RequestURI()
 	}
-	b = fcgi.AppendParams(b, "REQUEST_URI", uri)
-	b = fcgi.AppendParams(b, "DOCUMENT_URI", r.URL.Path)
+	add("REQUEST_URI", uri)
+	add("DOCUMENT_URI", r.URL.Path)
 	if f.Root != "" {
-		b = fcgi.AppendParams(b, "DOCUMENT_ROOT", f.Root)
+		add("DOCUMENT_ROOT", f.Root)
 	}
 	switch {
 	case f.Script != "":
-		b = fcgi.AppendParams(b, "SCRIPT_FILENAME", f.Script)
+		add("SCRIPT_FILENAME", f.Script)
 	case f.Root != "":
-		b = fcgi.AppendParams(b, "SCRIPT_FILENAME", strings.TrimRight(f.Root, "/")+env.ScriptName())
+		add("SCRIPT_FILENAME", strings.TrimRight(f.Root, "/")+env.ScriptName())
 	}
 	for k, v := range f.Params {
 		b = fcgi.AppendParams(b, k, v)

@@ -1,6 +1,7 @@
 package wsapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -477,4 +478,261 @@ func verifyNoLeaks(t *testing.T) {
 	t.Helper()
 	current := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, current) })
+}
+
+// readHead reads records up to the end of the params stream.
+func readHead(c net.Conn) error {
+	var h [8]byte
+	for {
+		if _, err := io.ReadFull(c, h[:]); err != nil {
+			return err
+		}
+		n := int(binary.BigEndian.Uint16(h[4:6])) + int(h[6])
+		if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+			return err
+		}
+		if h[1] == 4 && n == 0 { // the empty params record
+			return nil
+		}
+	}
+}
+
+// watchedBody counts the Reads under way, and the Reads that start after
+// it is marked done.
+type watchedBody struct {
+	io.ReadCloser
+	reading   atomic.Int32
+	done      atomic.Bool
+	lateReads atomic.Int32
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	if b.done.Load() {
+		b.lateReads.Add(1)
+	}
+	b.reading.Add(1)
+	defer b.reading.Add(-1)
+	return b.ReadCloser.Read(p)
+}
+
+func TestFastCGIAppPassesAnEarlyAnswerOnAtOnce(t *testing.T) {
+	verifyNoLeaks(t)
+	addr := fakeResponder(t, func(c net.Conn) {
+		if readHead(c) != nil {
+			return
+		}
+		// Too large: answered before any of the body is read.
+		_, _ = c.Write(append(record(6, "Status: 413 Payload Too Large\r\n\r\ntoo large"), endRequest()...))
+		_, _ = io.Copy(io.Discard, c)
+	})
+	app := wsapi.NewFastCGIApp("tcp", addr)
+	defer app.Close()
+	stillReading := make(chan int32, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body := &watchedBody{ReadCloser: r.Body}
+		r.Body = body
+		app.ServeHTTP(w, r)
+		stillReading <- body.reading.Load()
+		body.done.Store(true)
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// 10 bytes of a body of 1,000,000, and then nothing more.
+	fmt.Fprintf(conn, "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n%s", strings.Repeat("y", 10))
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // the test fails, rather than hangs
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the client's body stalls: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || string(b) != "too large" {
+		t.Errorf("answer %d %q, want the responder's 413", resp.StatusCode, b)
+	}
+	if !resp.Close {
+		t.Error("the connection is kept open with the rest of the body unread")
+	}
+	if n := <-stillReading; n != 0 {
+		t.Errorf("%d reads of the request body still under way when ServeHTTP returned", n)
+	}
+}
+
+// slowBody is a request body that sends its first chunk, waits for the
+// responder to have it, and then for pause before its end.
+type slowBody struct {
+	arrived <-chan struct{}
+	pause   time.Duration
+	n       int
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	b.n++
+	switch b.n {
+	case 1:
+		return copy(p, "chunk"), nil
+	case 2:
+		<-b.arrived
+		time.Sleep(b.pause)
+		return copy(p, "chunk"), nil
+	}
+	return 0, io.EOF
+}
+
+func TestFastCGIAppWaitsForTheAnswerWhileTheBodyIsSent(t *testing.T) {
+	verifyNoLeaks(t)
+	arrived := make(chan struct{})
+	addr := fakeResponder(t, func(c net.Conn) {
+		var h [8]byte
+		var got []byte
+		for { // reads stdin as it comes, answers at its end
+			if _, err := io.ReadFull(c, h[:]); err != nil {
+				return
+			}
+			content := make([]byte, int(binary.BigEndian.Uint16(h[4:6]))+int(h[6]))
+			if _, err := io.ReadFull(c, content); err != nil {
+				return
+			}
+			if h[1] != 5 {
+				continue
+			}
+			if len(content) == 0 {
+				break
+			}
+			if len(got) == 0 {
+				close(arrived)
+			}
+			got = append(got, content...)
+		}
+		_, _ = c.Write(append(record(6, "Status: 200 OK\r\n\r\n"+string(got)), endRequest()...))
+	})
+	app := wsapi.NewFastCGIApp("tcp", addr)
+	app.ResponseTimeout = 500 * time.Millisecond
+	app.Logger = quietLogger()
+	defer app.Close()
+	// The upload pauses three times as long as the responder may be
+	// silent: it is the client that is slow, not the responder.
+	req := httptest.NewRequest("POST", "/", &slowBody{arrived: arrived, pause: 1500 * time.Millisecond})
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	app.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Body.String() != "chunkchunk" {
+		t.Errorf("answer %d %q, want 200 with the body", rec.Code, rec.Body)
+	}
+}
+
+func TestFastCGIAppSendsOnlyIdempotentRequestsAgain(t *testing.T) {
+	verifyNoLeaks(t)
+	var requests atomic.Int32
+	var drop atomic.Bool
+	addr := fakeResponder(t, func(c net.Conn) {
+		for readRequest(c) == nil {
+			requests.Add(1)
+			if drop.Load() {
+				return // ran the request, and died before answering
+			}
+			if _, err := c.Write(append(record(6, "Status: 200 OK\r\n\r\nok"), endRequest()...)); err != nil {
+				return
+			}
+		}
+	})
+	app := wsapi.NewFastCGIApp("tcp", addr)
+	app.Logger = quietLogger()
+	defer app.Close()
+	serve := func(method string, header ...string) int {
+		req := httptest.NewRequest(method, "/", nil)
+		for i := 0; i < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for _, tt := range []struct {
+		name   string
+		method string
+		header []string
+		runs   int32
+	}{
+		{"DELETE", "DELETE", nil, 1},
+		{"POST", "POST", nil, 1},
+		{"GET", "GET", nil, 2},
+		{"POST with an Idempotency-Key", "POST", []string{"Idempotency-Key", "k1"}, 2},
+	} {
+		drop.Store(false)
+		if code := serve("GET"); code != 200 { // a pooled connection
+			t.Fatalf("%s: warm-up: %d", tt.name, code)
+		}
+		drop.Store(true)
+		requests.Store(0)
+		serve(tt.method, tt.header...)
+		if n := requests.Load(); n != tt.runs {
+			t.Errorf("%s: the responder got the request %d times, want %d", tt.name, n, tt.runs)
+		}
+	}
+}
+
+func TestFastCGIAppFlushesBehindAStderrRecord(t *testing.T) {
+	verifyNoLeaks(t)
+	gotFirst := make(chan struct{})
+	var gaveUp atomic.Bool
+	addr := fakeResponder(t, func(c net.Conn) {
+		if readRequest(c) != nil {
+			return
+		}
+		var b []byte
+		b = append(b, record(6, "Content-Type: text/event-stream\r\n\r\ndata: first\n\n")...)
+		b = append(b, record(7, "a log line\n")...)
+		_, _ = c.Write(b) // one write: both records arrive together
+		select {
+		case <-gotFirst:
+		case <-time.After(20 * time.Second):
+			gaveUp.Store(true)
+		}
+		_, _ = c.Write(append(record(6, "data: second\n\n"), endRequest()...))
+	})
+	app := wsapi.NewFastCGIApp("tcp", addr)
+	app.Logger = quietLogger()
+	defer app.Close()
+	srv := httptest.NewServer(app)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, len("data: first\n\n"))
+	_, err = io.ReadFull(resp.Body, buf)
+	if gaveUp.Load() {
+		t.Error("the first event was held back until the responder wrote again")
+	}
+	close(gotFirst)
+	if err != nil || string(buf) != "data: first\n\n" {
+		t.Fatalf("first event %q, %v", buf, err)
+	}
+	rest, _ := io.ReadAll(resp.Body)
+	if string(rest) != "data: second\n\n" {
+		t.Errorf("rest %q", rest)
+	}
+}
+
+func TestFastCGIAppAnswers504AtTheRequestsDeadline(t *testing.T) {
+	verifyNoLeaks(t)
+	addr := fakeResponder(t, func(c net.Conn) {
+		_ = readRequest(c)
+		_, _ = io.Copy(io.Discard, c) // never answers
+	})
+	app := wsapi.NewFastCGIApp("tcp", addr)
+	app.Logger = quietLogger()
+	defer app.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	app.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil).WithContext(ctx))
+	if rec.Code != http.StatusGatewayTimeout {
+		t.Errorf("status %d, want 504", rec.Code)
+	}
 }

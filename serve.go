@@ -2,6 +2,7 @@ package wsapi
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"net/http/cgi"
 	"net/http/fcgi"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -66,7 +68,14 @@ func (m Mode) String() string {
 // server-wide one would cut legitimate streams (server-sent events, large
 // downloads, a WSAPI body that yields for minutes). A handler that wants
 // one sets its own deadline per response, through the exchange's writer:
-// http.NewResponseController(w).SetWriteDeadline(t).
+// http.NewResponseController(w).SetWriteDeadline(t). ReadTimeout bounds
+// the request body too: an app that takes uploads slower than that raises
+// it, or extends the deadline as the body arrives, through
+// http.NewResponseController(w).SetReadDeadline(t).
+//
+// At shutdown, [Draining] tells the handlers of long-lived answers
+// (server-sent events, long polls) to end them, so that they do not hold
+// the shutdown for the whole grace period.
 type Launcher struct {
 	// Addr is the native server's address. Default: the -addr flag for
 	// Main, else 127.0.0.1:$PORT when PORT is set, else 127.0.0.1:8080.
@@ -100,8 +109,11 @@ type Launcher struct {
 	// slog.Default().
 	Logger *slog.Logger
 
-	// Getenv reads the environment; default os.Getenv. Stdin is the file
-	// that may be the listening socket of FastCGI; default os.Stdin.
+	// Getenv reads the environment to pick the mode (GATEWAY_INTERFACE)
+	// and the native address (PORT); default os.Getenv. Under CGI the
+	// request itself always comes from the process environment. Stdin is
+	// the file that may be the listening socket of FastCGI; default
+	// os.Stdin.
 	Getenv func(string) string
 	Stdin  *os.File
 }
@@ -226,6 +238,9 @@ func (l *Launcher) Server(h http.Handler) *http.Server {
 // after a clean shutdown.
 func (l *Launcher) Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := l.Server(h)
+	drain := make(chan struct{})
+	base := context.WithValue(context.Background(), drainingKey{}, (<-chan struct{})(drain))
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	l.started(Native, "http://"+ln.Addr().String()+"/")
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -234,6 +249,7 @@ func (l *Launcher) Serve(ctx context.Context, ln net.Listener, h http.Handler) e
 		return err
 	case <-ctx.Done():
 	}
+	close(drain)
 	grace := or(l.ShutdownGrace, DefaultShutdownGrace)
 	shutdown, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -245,6 +261,28 @@ func (l *Launcher) Serve(ctx context.Context, ln net.Listener, h http.Handler) e
 	<-errc
 	l.logger().Info("wsapi: stopped", "mode", "native")
 	return err
+}
+
+// drainingKey is the context key of the channel [Draining] returns.
+type drainingKey struct{}
+
+// Draining returns a channel that is closed when the [Launcher] serving r,
+// natively or as a FastCGI responder, begins its graceful shutdown; nil,
+// which is never ready, for a request that no Launcher serves (under CGI,
+// or on a server of its own). The requests in flight go on, and a shutdown
+// waits for them up to ShutdownGrace: a handler that would otherwise
+// answer for as long as its client listens (server-sent events, a long
+// poll) ends its answer when the channel is closed.
+func Draining(r *http.Request) <-chan struct{} {
+	ch, _ := r.Context().Value(drainingKey{}).(<-chan struct{})
+	return ch
+}
+
+// withDraining adds the channel drain to the context of each request.
+func withDraining(h http.Handler, drain <-chan struct{}) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), drainingKey{}, drain)))
+	})
 }
 
 // started logs the start-up line.
@@ -289,13 +327,16 @@ func (l *Launcher) logger() *slog.Logger {
 }
 
 // ServeCGI answers the one request of a CGI child through net/http/cgi:
-// the request comes from the environment and standard input, the answer
-// goes to standard output. The web server's SCRIPT_NAME becomes the mount
-// point, and SCRIPT_NAME + PATH_INFO the request path, so the handler sees
-// what RFC 3875 says it should. An environment that is no valid request (no
-// REQUEST_METHOD, or one that is no HTTP token; a CONTENT_LENGTH that is no
-// decimal number; a bad SERVER_PROTOCOL) gets 400 and a short reason, and
-// ServeCGI returns an error saying why.
+// the request comes from the process environment and standard input, the
+// answer goes to standard output. The web server's SCRIPT_NAME becomes the
+// mount point, and SCRIPT_NAME + PATH_INFO the request path, so the handler
+// sees what RFC 3875 says it should; a SCRIPT_NAME that ends in "/" keeps
+// that slash in the path. Without REQUEST_URI (RFC 3875 does not define it,
+// and some servers do not send it), the request's URI is SCRIPT_NAME +
+// PATH_INFO, escaped, and QUERY_STRING. An environment that is no valid
+// request (no REQUEST_METHOD, or one that is no HTTP token; a
+// CONTENT_LENGTH that is no decimal number; a bad SERVER_PROTOCOL) gets 400
+// and a short reason, and ServeCGI returns an error saying why.
 func (l *Launcher) ServeCGI(h http.Handler) error {
 	env := make(map[string]string)
 	for _, kv := range os.Environ() {
@@ -303,16 +344,27 @@ func (l *Launcher) ServeCGI(h http.Handler) error {
 			env[k] = v
 		}
 	}
-	if l.Getenv != nil {
-		for _, k := range []string{"REQUEST_METHOD", "CONTENT_LENGTH", "SERVER_PROTOCOL", "SCRIPT_NAME", "PATH_INFO"} {
-			env[k] = l.Getenv(k)
+	if env["REQUEST_URI"] == "" {
+		// net/http/cgi would parse SCRIPT_NAME + PATH_INFO as a URL, but
+		// they are decoded already: "%" or "?" in them would break it.
+		uri := (&url.URL{Path: env["SCRIPT_NAME"] + env["PATH_INFO"]}).EscapedPath()
+		if q := env["QUERY_STRING"]; q != "" {
+			uri += "?" + q
+		}
+		if uri != "" {
+			env["REQUEST_URI"] = uri
+			if err := os.Setenv("REQUEST_URI", uri); err != nil {
+				return fmt.Errorf("CGI: %w", err)
+			}
 		}
 	}
 	if err := checkCGI(env, os.Stdout); err != nil {
 		return err
 	}
-	return cgi.Serve(mountAt(h, func(*http.Request) (string, string, bool) {
-		return env["SCRIPT_NAME"], env["PATH_INFO"], true
+	return cgi.Serve(mountAt(h, false, func(*http.Request) (string, string, bool, bool) {
+		script, hasScript := env["SCRIPT_NAME"]
+		info, hasInfo := env["PATH_INFO"]
+		return script, info, hasScript, hasInfo
 	}))
 }
 
@@ -361,18 +413,32 @@ func isToken(s string) bool {
 }
 
 // Private names under which the FastCGI launcher's connections repeat the
-// params that net/http/fcgi does not show its handler.
-const (
-	fcgiParamPrefix = "wsapi.launcher."
+// params that net/http/fcgi does not show its handler. Their prefix is
+// random, so that no web server, and no variable it passes through, can
+// send them.
+var (
+	fcgiParamPrefix = "wsapi.launcher." + rand.Text() + "."
 	fcgiScriptName  = fcgiParamPrefix + "SCRIPT_NAME"
 	fcgiPathInfo    = fcgiParamPrefix + "PATH_INFO"
 )
 
 // ServeFastCGI serves h as a FastCGI responder through net/http/fcgi on ln
-// (nil: the listening socket on standard input) until ctx is done, then
-// closes ln and waits up to ShutdownGrace for the requests in flight. The
+// (nil: the listening socket on standard input) until ctx is done. The
 // SCRIPT_NAME and PATH_INFO params of each request become its mount point
-// and path, as under CGI.
+// and path, as under CGI. A web server that sends SCRIPT_NAME without
+// PATH_INFO (nginx's stock fastcgi_params, whose SCRIPT_NAME is the whole
+// path) mounts the app at the root, with SCRIPT_NAME as its path; to mount
+// it under a prefix, the web server sends PATH_INFO too (in nginx:
+// fastcgi_split_path_info and "fastcgi_param PATH_INFO $fastcgi_path_info").
+//
+// Once ctx is done, ServeFastCGI closes ln, closes the connections that
+// carry no request, and waits up to ShutdownGrace for each request in
+// flight to be answered to its end (its END_REQUEST record written) before
+// closing its connection; [Draining] tells the handlers. Requests still in
+// flight after the grace period are cut off, and ServeFastCGI returns an
+// error saying so; it returns nil after a clean shutdown. An Accept error
+// that may pass (too many open files) is logged and retried, with a
+// growing pause; any other ends the server the same way, and is returned.
 func (l *Launcher) ServeFastCGI(ctx context.Context, ln net.Listener, h http.Handler) error {
 	if ln == nil {
 		var err error
@@ -380,40 +446,36 @@ func (l *Launcher) ServeFastCGI(ctx context.Context, ln net.Listener, h http.Han
 			return fmt.Errorf("FastCGI on standard input: %w", err)
 		}
 	}
-	tl := &tapListener{Listener: ln}
-	var inFlight sync.WaitGroup
-	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inFlight.Add(1)
-		defer inFlight.Done()
-		h.ServeHTTP(w, r)
-	})
-	handler := mountAt(counted, func(r *http.Request) (string, string, bool) {
+	drain := make(chan struct{})
+	tl := &tapListener{Listener: ln, logger: l.logger(), stop: drain}
+	handler := withDraining(mountAt(h, true, func(r *http.Request) (string, string, bool, bool) {
 		env := fcgi.ProcessEnv(r)
-		script, ok1 := env[fcgiScriptName]
-		info, ok2 := env[fcgiPathInfo]
-		return script, info, ok1 || ok2
-	})
+		script, hasScript := env[fcgiScriptName]
+		info, hasInfo := env[fcgiPathInfo]
+		return script, info, hasScript, hasInfo
+	}), drain)
 	l.started(FastCGI, ln.Addr().Network()+":"+ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- fcgi.Serve(tl, handler) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
+	close(drain)
 	_ = ln.Close()
-	<-errc
+	if serveErr == nil {
+		<-errc
+	}
 	grace := or(l.ShutdownGrace, DefaultShutdownGrace)
-	done := make(chan struct{})
-	go func() { inFlight.Wait(); close(done) }()
 	var err error
-	select {
-	case <-done:
-	case <-time.After(grace):
+	if cut := tl.shutdown(grace); cut > 0 {
 		err = fmt.Errorf("requests still in flight after the %v grace period were cut off", grace)
 	}
-	tl.closeAll()
 	l.logger().Info("wsapi: stopped", "mode", "fastcgi")
+	if serveErr != nil {
+		return serveErr
+	}
 	return err
 }
 
@@ -428,50 +490,112 @@ func (l *Launcher) fastCGIListener() (net.Listener, error) {
 		}
 		return ln, nil
 	case strings.HasPrefix(addr, "unix:"):
-		return net.Listen("unix", addr[len("unix:"):])
+		return listenUnix(addr[len("unix:"):])
 	case strings.HasPrefix(addr, "/") || strings.HasPrefix(addr, "./"):
-		return net.Listen("unix", addr)
+		return listenUnix(addr)
 	}
 	return net.Listen("tcp", addr)
 }
 
 // tapListener wraps each connection with a Tap that repeats SCRIPT_NAME
-// and PATH_INFO under private names, and keeps the open connections so
-// that a shutdown can close them.
+// and PATH_INFO under private names and follows the requests on it, and
+// keeps the open connections so that a shutdown can close them.
 type tapListener struct {
 	net.Listener
+	logger *slog.Logger
+	stop   <-chan struct{} // closed at shutdown: no more retries
+
 	mu    sync.Mutex
-	conns map[net.Conn]struct{}
+	conns map[*trackedConn]struct{}
 }
 
 func (t *tapListener) Accept() (net.Conn, error) {
-	c, err := t.Listener.Accept()
-	if err != nil {
-		return nil, err
+	var pause time.Duration
+	for {
+		c, err := t.Listener.Accept()
+		if err == nil {
+			return t.track(c), nil
+		}
+		var te interface{ Temporary() bool }
+		if errors.Is(err, net.ErrClosed) || !errors.As(err, &te) || !te.Temporary() {
+			return nil, err
+		}
+		pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+		t.logger.Warn("wsapi: FastCGI accept failed; retrying", "err", err.Error(), "pause", pause.String())
+		timer := time.NewTimer(pause)
+		select {
+		case <-t.stop:
+			timer.Stop()
+			return nil, err
+		case <-timer.C:
+		}
 	}
-	tc := &trackedConn{Conn: ifcgi.Tap(c, fcgiParamPrefix, "SCRIPT_NAME", "PATH_INFO"), l: t}
+}
+
+func (t *tapListener) track(c net.Conn) net.Conn {
+	tc := &trackedConn{TapConn: ifcgi.Tap(c, fcgiParamPrefix, "SCRIPT_NAME", "PATH_INFO"), l: t}
 	t.mu.Lock()
 	if t.conns == nil {
-		t.conns = make(map[net.Conn]struct{})
+		t.conns = make(map[*trackedConn]struct{})
 	}
 	t.conns[tc] = struct{}{}
 	t.mu.Unlock()
-	return tc, nil
+	return tc
 }
 
-// closeAll closes the connections still open.
-func (t *tapListener) closeAll() {
+// shutdown closes the connections as their requests end, polling as
+// http.Server.Shutdown does, and after grace closes the others; it returns
+// the number of connections closed with a request still open.
+func (t *tapListener) shutdown(grace time.Duration) (cut int) {
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	pause := time.Millisecond
+	for t.closeIdle() > 0 {
+		poll := time.NewTimer(pause)
+		select {
+		case <-timer.C:
+			poll.Stop()
+			return t.closeAll()
+		case <-poll.C:
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+	return 0
+}
+
+// closeIdle closes the connections that carry no request, and returns the
+// number of the others.
+func (t *tapListener) closeIdle() (busy int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		if c.CloseIdle() {
+			delete(t.conns, c)
+		} else {
+			busy++
+		}
+	}
+	return busy
+}
+
+// closeAll closes the connections still open, and returns the number of
+// those that carried a request.
+func (t *tapListener) closeAll() (busy int) {
 	t.mu.Lock()
 	conns := t.conns
 	t.conns = nil
 	t.mu.Unlock()
 	for c := range conns {
-		_ = c.Close()
+		if c.Busy() {
+			busy++
+		}
+		_ = c.TapConn.Close()
 	}
+	return busy
 }
 
 type trackedConn struct {
-	net.Conn
+	*ifcgi.TapConn
 	l    *tapListener
 	once sync.Once
 }
@@ -482,22 +606,32 @@ func (c *trackedConn) Close() error {
 		delete(c.l.conns, c)
 		c.l.mu.Unlock()
 	})
-	return c.Conn.Close()
+	return c.TapConn.Close()
 }
 
 // mountAt sets the mount point of each request from the web server's
-// SCRIPT_NAME and PATH_INFO, which params returns (ok false: the server
-// sent neither). The request path becomes SCRIPT_NAME + PATH_INFO when the
-// two differ from it (a rewrite in the web server), as RFC 3875 has it.
-func mountAt(h http.Handler, params func(*http.Request) (script, info string, ok bool)) http.Handler {
+// SCRIPT_NAME and PATH_INFO, which params returns with whether the server
+// sent each. The request path becomes SCRIPT_NAME + PATH_INFO when the two
+// differ from it (a rewrite in the web server), as RFC 3875 has it; a
+// SCRIPT_NAME that ends in "/" (with no PATH_INFO) keeps its slash in the
+// path. Under FastCGI (fastCGI true), a SCRIPT_NAME sent without PATH_INFO
+// is taken as the whole path of an app at the root: nginx's stock
+// fastcgi_params send that, for every path.
+func mountAt(h http.Handler, fastCGI bool, params func(*http.Request) (script, info string, hasScript, hasInfo bool)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		script, info, ok := params(r)
-		if !ok || script == "" && info == "" {
+		script, info, hasScript, hasInfo := params(r)
+		if !hasScript && !hasInfo || script == "" && info == "" {
 			h.ServeHTTP(w, r)
 			return
 		}
+		if fastCGI && !hasInfo {
+			script, info = "", script
+		}
 		x, w, r, owner := filter.Begin(w, r)
 		defer owner.End()
+		if info == "" && strings.HasSuffix(script, "/") {
+			info = "/"
+		}
 		script = filter.CleanMountPoint(script)
 		if info != "" && info[0] != '/' {
 			info = "/" + info

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsapi-go/wsapi/filter"
 	"github.com/wsapi-go/wsapi/internal/testservice"
 )
 
@@ -147,4 +148,36 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+func TestNginxWithItsStockFastCGIParams(t *testing.T) {
+	// nginx's own fastcgi_params send SCRIPT_NAME as the whole path, and no
+	// PATH_INFO: the app is at the root, and every path is its own.
+	mux := http.NewServeMux()
+	show := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "path=%s mount=%s prefix=%s pathinfo=%s", r.URL.Path, filter.MountPoint(r), filter.PrefixMountPoint(r), filter.PathInfo(r))
+	}
+	mux.HandleFunc("/dir/", show)
+	mux.HandleFunc("/", show)
+	addr, _ := startResponder(t, "tcp", mux)
+	ws := testservice.StartNginx(t, `location / {
+			include /etc/nginx/fastcgi_params;
+			fastcgi_pass `+addr+`;
+		}`)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range []struct{ path, want string }{
+		{"/hello/world", "path=/hello/world mount= prefix= pathinfo=/hello/world"},
+		{"/dir/", "path=/dir/ mount=/dir prefix=/dir pathinfo=/"},
+		{"/dir/page", "path=/dir/page mount=/dir prefix=/dir pathinfo=/page"},
+	} {
+		resp, err := client.Get(ws.URL() + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != tt.want {
+			t.Errorf("GET %s: %d %q, want 200 %q\n%s", tt.path, resp.StatusCode, b, tt.want, ws.ErrorLog())
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/filter"
+	ifcgi "github.com/wsapi-go/wsapi/internal/fcgi"
 )
 
 // TestMain lets the test binary run as a CGI child: the CGI tests run
@@ -27,6 +28,14 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("WSAPI_TEST_CGI_CHILD") == "1" {
 		l := &wsapi.Launcher{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+		if os.Getenv("WSAPI_TEST_CGI_GETENV") == "1" {
+			l.Getenv = func(k string) string {
+				if k == "REQUEST_METHOD" {
+					return "GET"
+				}
+				return os.Getenv(k)
+			}
+		}
 		if err := l.Run(context.Background(), showEnv); err != nil {
 			os.Exit(1)
 		}
@@ -485,4 +494,446 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// fcgiParams encodes name-value pairs as a params stream.
+func fcgiParams(kv ...string) []byte {
+	var b []byte
+	for i := 0; i < len(kv); i += 2 {
+		b = ifcgi.AppendParams(b, kv[i], kv[i+1])
+	}
+	return b
+}
+
+// serveFastCGI runs l.ServeFastCGI on ln (a free TCP port when nil) until
+// the test ends; stop cancels it and returns its error.
+func serveFastCGI(t *testing.T, l *wsapi.Launcher, ln net.Listener, h http.Handler) (addr string, stop func() error) {
+	t.Helper()
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.Logger == nil {
+		l.Logger = quietLogger()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.ServeFastCGI(ctx, ln, h) }()
+	var once sync.Once
+	var serveErr error
+	stop = func() error {
+		once.Do(func() { cancel(); serveErr = <-done })
+		return serveErr
+	}
+	t.Cleanup(func() { _ = stop() })
+	return ln.Addr().String(), stop
+}
+
+// fcgiGet sends GET path, with more params, to the responder at addr and
+// returns the status and the body.
+func fcgiGet(t *testing.T, c *ifcgi.Client, path string, more ...string) (int, string, error) {
+	t.Helper()
+	resp, err := c.Do(context.Background(), &ifcgi.Request{Params: fcgiParams(append([]string{
+		"REQUEST_METHOD", "GET", "SERVER_PROTOCOL", "HTTP/1.1", "REQUEST_URI", path}, more...)...)})
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.Status, string(b), err
+}
+
+// heldListener hands out connections whose first Write after armed is
+// closed waits until the test releases it, or until the connection is
+// closed.
+type heldListener struct {
+	net.Listener
+	armed, entered, release chan struct{}
+	once                    sync.Once
+}
+
+func (l *heldListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &heldConn{Conn: c, l: l}, nil
+}
+
+type heldConn struct {
+	net.Conn
+	l     *heldListener
+	first sync.Once
+}
+
+func (c *heldConn) Write(p []byte) (int, error) {
+	select {
+	case <-c.l.armed:
+		c.first.Do(func() {
+			close(c.l.entered)
+			<-c.l.release
+		})
+	default:
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *heldConn) Close() error {
+	err := c.Conn.Close()
+	c.l.once.Do(func() { close(c.l.release) })
+	return err
+}
+
+func TestFastCGIShutdownWaitsForTheAnswerToBeWritten(t *testing.T) {
+	verifyNoLeaks(t)
+	tcp, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &heldListener{Listener: tcp, armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{})}
+	// net/http/fcgi buffers the body of the answer: it writes it after the
+	// handler has returned.
+	_, stop := serveFastCGI(t, &wsapi.Launcher{}, held, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(held.armed)
+		_, _ = io.WriteString(w, "the whole answer")
+	}))
+	c := &ifcgi.Client{Network: "tcp", Address: tcp.Addr().String()}
+	defer c.Close()
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		status, body, err := fcgiGet(t, c, "/")
+		got <- result{status, body, err}
+	}()
+	<-held.entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(100 * time.Millisecond) // a shutdown that does not wait closes the connection now
+	held.once.Do(func() { close(held.release) })
+	if r := <-got; r.err != nil || r.status != 200 || r.body != "the whole answer" {
+		t.Errorf("answer during the shutdown: %d %q %v", r.status, r.body, r.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("ServeFastCGI: %v, want nil after a clean shutdown", err)
+	}
+}
+
+func TestFastCGIShutdownWaitsForARequestNotYetHandled(t *testing.T) {
+	verifyNoLeaks(t)
+	addr, stop := serveFastCGI(t, &wsapi.Launcher{}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "answered")
+	}))
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The request's head, without its stdin stream: the handler has not
+	// started yet.
+	var head []byte
+	head = ifcgi.AppendBeginRequest(head, 1, ifcgi.RoleResponder, 0)
+	head = ifcgi.AppendRecord(head, ifcgi.TypeParams, 1, fcgiParams("REQUEST_METHOD", "GET", "SERVER_PROTOCOL", "HTTP/1.1", "REQUEST_URI", "/"))
+	head = ifcgi.AppendEnd(head, ifcgi.TypeParams, 1)
+	if _, err := conn.Write(head); err != nil {
+		t.Fatal(err)
+	}
+	// The answer to a management record shows that the responder has read
+	// all that came before it.
+	if _, err := conn.Write(ifcgi.AppendRecord(nil, ifcgi.TypeGetValues, 0, fcgiParams("FCGI_MPXS_CONNS", ""))); err != nil {
+		t.Fatal(err)
+	}
+	var hbuf [ifcgi.HeaderLen]byte
+	h, err := ifcgi.ReadHeader(conn, &hbuf)
+	if err != nil || h.Type != ifcgi.TypeGetValuesResult {
+		t.Fatalf("answer to GET_VALUES: %+v %v", h, err)
+	}
+	if _, err := io.CopyN(io.Discard, conn, int64(h.ContentLength)+int64(h.PaddingLength)); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(100 * time.Millisecond) // a shutdown that does not wait closes the connection now
+	if _, err := conn.Write(ifcgi.AppendEnd(nil, ifcgi.TypeStdin, 1)); err != nil {
+		t.Fatalf("the connection was closed under a request: %v", err)
+	}
+	answer, err := io.ReadAll(conn) // to the end: no FCGI_KEEP_CONN
+	if err != nil || !bytes.Contains(answer, []byte("answered")) {
+		t.Errorf("answer %q, %v", answer, err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("ServeFastCGI: %v, want nil", err)
+	}
+}
+
+func TestFastCGIShutdownClosesIdleConnectionsAtOnce(t *testing.T) {
+	verifyNoLeaks(t)
+	// A grace period longer than any test: the shutdown must not wait for
+	// the idle, kept-alive connection of the pool.
+	addr, stop := serveFastCGI(t, &wsapi.Launcher{ShutdownGrace: time.Hour}, nil, showEnv)
+	c := &ifcgi.Client{Network: "tcp", Address: addr}
+	defer c.Close()
+	if status, _, err := fcgiGet(t, c, "/"); err != nil || status != 200 {
+		t.Fatalf("GET: %d %v", status, err)
+	}
+	if c.Idle() != 1 {
+		t.Fatalf("%d idle connections, want 1", c.Idle())
+	}
+	if err := stop(); err != nil {
+		t.Errorf("ServeFastCGI: %v", err)
+	}
+}
+
+func TestFastCGIShutdownReportsCutRequests(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	entered := make(chan struct{})
+	addr, stop := serveFastCGI(t, &wsapi.Launcher{ShutdownGrace: 50 * time.Millisecond}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+	}))
+	c := &ifcgi.Client{Network: "tcp", Address: addr}
+	defer c.Close()
+	errc := make(chan error, 1)
+	go func() { _, _, err := fcgiGet(t, c, "/"); errc <- err }()
+	<-entered
+	if err := stop(); err == nil || !strings.Contains(err.Error(), "grace period") {
+		t.Errorf("ServeFastCGI: %v, want an error about the grace period", err)
+	}
+	if err := <-errc; err == nil {
+		t.Error("the cut request got an answer")
+	}
+}
+
+func TestFastCGIMountPoint(t *testing.T) {
+	verifyNoLeaks(t)
+	mux := http.NewServeMux()
+	show := func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "path=%s mount=%s prefix=%s", r.URL.Path, filter.MountPoint(r), filter.PrefixMountPoint(r))
+	}
+	mux.HandleFunc("/dir/", show)
+	mux.HandleFunc("/", show)
+	addr, _ := serveFastCGI(t, &wsapi.Launcher{}, nil, mux)
+	c := &ifcgi.Client{Network: "tcp", Address: addr}
+	defer c.Close()
+	tests := []struct {
+		name, uri string
+		params    []string
+		want      string
+	}{
+		{"SCRIPT_NAME and PATH_INFO", "/app/a/b", []string{"SCRIPT_NAME", "/app", "PATH_INFO", "/a/b"}, "path=/app/a/b mount=/app prefix=/app"},
+		{"a SCRIPT_NAME with a slash, an empty PATH_INFO", "/dir/", []string{"SCRIPT_NAME", "/dir/", "PATH_INFO", ""}, "path=/dir/ mount=/dir prefix=/dir"},
+		{"a SCRIPT_NAME with a slash, no PATH_INFO", "/dir/", []string{"SCRIPT_NAME", "/dir/"}, "path=/dir/ mount=/dir prefix=/dir"},
+		{"nginx's stock params: the whole path, no PATH_INFO", "/hello/world", []string{"SCRIPT_NAME", "/hello/world"}, "path=/hello/world mount= prefix="},
+		{"no PATH_INFO after a rewrite", "/pretty", []string{"SCRIPT_NAME", "/inner/x"}, "path=/inner/x mount= prefix="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body, err := fcgiGet(t, c, tt.uri, tt.params...)
+			if err != nil || status != 200 || body != tt.want {
+				t.Errorf("%d %q %v, want 200 %q", status, body, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCGIChildKeepsTheSlashOfSCRIPT_NAME(t *testing.T) {
+	status, out := cgiChild(t, "", "REQUEST_METHOD=GET", "HTTP_HOST=example.org", "SCRIPT_NAME=/dir/", "REQUEST_URI=/dir/")
+	if status != "Status: 200 OK" || !strings.Contains(out, "SCRIPT_NAME=/dir\n") || !strings.Contains(out, "PATH_INFO=/\n") {
+		t.Errorf("answer %q, want SCRIPT_NAME /dir and PATH_INFO /", out)
+	}
+}
+
+func TestCGIChildWithoutREQUEST_URIEscapesThePath(t *testing.T) {
+	for _, tt := range []struct{ info, query string }{
+		{"/100%", "x=1"},
+		{"/a?b", "x=1"},
+		{"/50%25", ""},
+		{"/sp ace", "q=a%20b"},
+	} {
+		status, out := cgiChild(t, "", "REQUEST_METHOD=GET", "HTTP_HOST=example.org",
+			"SCRIPT_NAME=/app", "PATH_INFO="+tt.info, "QUERY_STRING="+tt.query)
+		if status != "Status: 200 OK" {
+			t.Errorf("PATH_INFO %q: answer %q", tt.info, out)
+			continue
+		}
+		for _, want := range []string{"SCRIPT_NAME=/app\n", "PATH_INFO=" + tt.info + "\n", "QUERY=" + tt.query + "\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("PATH_INFO %q: answer %q lacks %q", tt.info, out, want)
+			}
+		}
+	}
+}
+
+func TestCGIChildTakesTheRequestFromTheProcessEnvironment(t *testing.T) {
+	// The child's Launcher has a Getenv that claims a REQUEST_METHOD the
+	// process environment lacks: the request is still found invalid.
+	status, out := cgiChild(t, "", "WSAPI_TEST_CGI_GETENV=1")
+	if status != "Status: 400 Bad Request" || !strings.Contains(out, "no REQUEST_METHOD") {
+		t.Errorf("answer %q, want 400 for no REQUEST_METHOD", out)
+	}
+}
+
+func TestFastCGIIgnoresPrivateParamsFromUpstream(t *testing.T) {
+	verifyNoLeaks(t)
+	addr, _ := serveFastCGI(t, &wsapi.Launcher{}, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "path=%s mount=%s", r.URL.Path, filter.MountPoint(r))
+	}))
+	c := &ifcgi.Client{Network: "tcp", Address: addr}
+	defer c.Close()
+	for name, more := range map[string][]string{
+		"no SCRIPT_NAME":         nil,
+		"a params stream of 1MB": {"SCRIPT_NAME", "", "PATH_INFO", "/real", "HTTP_COOKIE", strings.Repeat("c", 1<<20)},
+	} {
+		status, body, err := fcgiGet(t, c, "/real", append([]string{
+			"wsapi.launcher.SCRIPT_NAME", "/admin", "wsapi.launcher.PATH_INFO", "/secret"}, more...)...)
+		if err != nil || status != 200 || body != "path=/real mount=" {
+			t.Errorf("%s: %d %q %v, want path=/real and no mount point", name, status, body, err)
+		}
+	}
+}
+
+// flakyListener fails its first Accept with an error that may pass.
+type flakyListener struct {
+	net.Listener
+	failed sync.Once
+}
+
+type tooManyFiles struct{}
+
+func (tooManyFiles) Error() string   { return "accept: too many open files" }
+func (tooManyFiles) Timeout() bool   { return false }
+func (tooManyFiles) Temporary() bool { return true }
+
+func (f *flakyListener) Accept() (net.Conn, error) {
+	first := false
+	f.failed.Do(func() { first = true })
+	if first {
+		return nil, tooManyFiles{}
+	}
+	return f.Listener.Accept()
+}
+
+func TestFastCGIRetriesATemporaryAcceptError(t *testing.T) {
+	verifyNoLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- (&wsapi.Launcher{Logger: quietLogger()}).ServeFastCGI(ctx, &flakyListener{Listener: ln}, showEnv)
+	}()
+	c := &ifcgi.Client{Network: "tcp", Address: ln.Addr().String(), ResponseTimeout: 10 * time.Second}
+	defer c.Close()
+	status, _, err := fcgiGet(t, c, "/")
+	if err != nil || status != 200 {
+		t.Errorf("GET after a failed Accept: %d %v", status, err)
+	}
+	cancel()
+	ln.Close()
+	if err := <-done; err != nil {
+		t.Errorf("ServeFastCGI: %v", err)
+	}
+}
+
+// streamUntilDraining writes a line, then waits for the launcher's
+// shutdown and ends the answer.
+var streamUntilDraining = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	draining := wsapi.Draining(r)
+	if draining == nil {
+		http.Error(w, "no drain signal", 500)
+		return
+	}
+	_, _ = io.WriteString(w, "event\n")
+	w.(http.Flusher).Flush()
+	<-draining
+	_, _ = io.WriteString(w, "bye\n")
+})
+
+func TestDrainingEndsStreamsAtShutdown(t *testing.T) {
+	check := func(t *testing.T, read func() (io.ReadCloser, error), stop func() error) {
+		t.Helper()
+		body, err := read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer body.Close()
+		line := make([]byte, len("event\n"))
+		if _, err := io.ReadFull(body, line); err != nil || string(line) != "event\n" {
+			t.Fatalf("first line %q, %v", line, err)
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- stop() }()
+		rest, err := io.ReadAll(body)
+		if err != nil || string(rest) != "bye\n" {
+			t.Errorf("rest %q, %v", rest, err)
+		}
+		if err := <-stopped; err != nil {
+			t.Errorf("shutdown: %v, want nil", err)
+		}
+	}
+	t.Run("native", func(t *testing.T) {
+		addr, stop := serveNative(t, &wsapi.Launcher{Logger: quietLogger(), ShutdownGrace: time.Hour}, streamUntilDraining)
+		check(t, func() (io.ReadCloser, error) {
+			resp, err := http.Get("http://" + addr + "/")
+			if err != nil {
+				return nil, err
+			}
+			return resp.Body, nil
+		}, stop)
+	})
+	t.Run("fastcgi", func(t *testing.T) {
+		addr, stop := serveFastCGI(t, &wsapi.Launcher{ShutdownGrace: time.Hour}, nil, streamUntilDraining)
+		c := &ifcgi.Client{Network: "tcp", Address: addr}
+		defer c.Close()
+		check(t, func() (io.ReadCloser, error) {
+			resp, err := c.Do(context.Background(), &ifcgi.Request{Params: fcgiParams(
+				"REQUEST_METHOD", "GET", "SERVER_PROTOCOL", "HTTP/1.1", "REQUEST_URI", "/")})
+			if err != nil {
+				return nil, err
+			}
+			return resp.Body, nil
+		}, stop)
+	})
+	t.Run("elsewhere", func(t *testing.T) {
+		if ch := wsapi.Draining(httptest.NewRequest("GET", "/", nil)); ch != nil {
+			t.Error("a request no launcher serves has a drain channel")
+		}
+	})
+}
+
+func TestFastCGIAddrReplacesAStaleSocket(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // as after a crash: the file stays, nothing listens
+	noEnv := func(string) string { return "" }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := (&wsapi.Launcher{FastCGIAddr: stale, Getenv: noEnv, Logger: quietLogger()}).Run(ctx, showEnv); err != nil {
+		t.Errorf("Run on a stale socket: %v", err)
+	}
+	live := filepath.Join(dir, "live.sock")
+	ln, err = net.Listen("unix", live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if err := (&wsapi.Launcher{FastCGIAddr: "unix:" + live, Getenv: noEnv, Logger: quietLogger()}).Run(ctx, showEnv); err == nil {
+		t.Error("Run took over the socket of a live responder")
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("the live socket is gone: %v", err)
+	}
 }

@@ -50,8 +50,11 @@ type Client struct {
 	ConnectTimeout time.Duration
 
 	// ResponseTimeout is the longest the responder may stay silent: before
-	// the response headers, between two records of the body, and while a
-	// record of the request body waits to be taken. Default 1 minute.
+	// the response headers once it has the whole request body, between two
+	// records of the answer, and while a record of the request body waits
+	// to be taken. While the request body is still being sent, the
+	// responder may take its time to answer: a slow upload is bounded by
+	// the client's side (the server's read timeout). Default 1 minute.
 	ResponseTimeout time.Duration
 
 	// MaxIdle is the number of idle connections kept for reuse. Default 16;
@@ -96,6 +99,20 @@ type Request struct {
 	// Stderr, when set, receives the content of each stderr record as it
 	// arrives, from the goroutine reading the answer. It must not keep p.
 	Stderr func(p []byte)
+	// Replayable says that the request may run twice: Do sends it again on
+	// a new connection when a pooled connection fails before any answer
+	// arrives. Set it for idempotent requests only (GET, HEAD, OPTIONS,
+	// TRACE, or one with an Idempotency-Key): the responder may have run
+	// the request before it failed. A request whose head could not be sent,
+	// or none of whose body was read yet, is sent again in any case.
+	Replayable bool
+	// Abort, when set, makes a Read of Body that may be blocked return
+	// soon (for a server's request body:
+	// http.NewResponseController(w).SetReadDeadline(time.Now())). Do and
+	// Body.Close call it when they stop sending the body before its end;
+	// they then wait for the Read to return, so that no goroutine reads
+	// Body after they returned.
+	Abort func()
 }
 
 // Do sends a request: its params and its body, then reads the answer up to
@@ -105,8 +122,9 @@ type Request struct {
 // the body streams.
 //
 // A connection taken from the pool that turns out closed by the responder
-// is replaced by a new one, once, when nothing of the request body was
-// read yet.
+// is replaced by a new one, once, when the request may run again (see
+// [Request.Replayable]) and nothing of its body was read yet. When Do
+// returns an error, or Body.Close returns, the body is no longer read.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	for attempt := 0; ; attempt++ {
 		cn, reused, err := c.get(ctx)
@@ -124,7 +142,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, mayRetry bool) (resp *Response, retry bool, err error) {
 	timeout := or(c.ResponseTimeout, DefaultResponseTimeout)
 	stop := context.AfterFunc(ctx, func() { _ = cn.nc.Close() })
-	b := &Body{c: c, cn: cn, stop: stop, ctx: ctx, timeout: timeout, stderrFn: req.Stderr}
+	b := &Body{c: c, cn: cn, stop: stop, ctx: ctx, timeout: timeout, stderrFn: req.Stderr, abort: req.Abort}
 	params, body := req.Params, req.Body
 
 	head := make([]byte, 0, 64+len(params)+len(params)/MaxContent*8)
@@ -147,6 +165,7 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, mayRetry
 		b.gate = &gate{r: body}
 		sent := make(chan struct{})
 		b.sent = sent
+		b.sending = true
 		go b.sendBody(sent)
 	}
 
@@ -157,7 +176,10 @@ func (c *Client) roundTrip(ctx context.Context, cn *conn, req *Request, mayRetry
 	hdr, err := textproto.NewReader(b.br).ReadMIMEHeader()
 	if err != nil {
 		b.discard()
-		if mayRetry && !b.gotRecord && ctx.Err() == nil && !isTimeout(err) && b.gate.stopUnstarted() {
+		unstarted := b.gate.stopUnstarted()
+		if mayRetry && !b.gotRecord && ctx.Err() == nil && !isTimeout(err) && unstarted && (req.Replayable || b.gate != nil) {
+			// Either the responder may run the request twice, or it
+			// never got a byte of its body: it cannot have run it.
 			return nil, true, nil
 		}
 		if b.lim.n <= 0 {
@@ -206,6 +228,7 @@ type Body struct {
 	timeout  time.Duration
 	gate     *gate
 	stderrFn func(p []byte)
+	abort    func()
 
 	br  *bufio.Reader
 	lim limitReader
@@ -225,6 +248,9 @@ type Body struct {
 	sent     <-chan struct{} // closed when the request body is sent
 	bodyRead atomic.Bool     // the request body was read to its end
 	sendErr  error           // read after sent is closed
+
+	dlMu    sync.Mutex // guards sending and the read deadline
+	sending bool       // the request body is being sent
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -242,10 +268,49 @@ func (b *Body) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Buffered returns the number of bytes of the answer already received and
-// not yet read (body bytes, and records behind them): 0 means the next Read
-// waits for the responder. A copier flushes when it is 0.
-func (b *Body) Buffered() int { return b.br.Buffered() + b.cn.br.Buffered() }
+// Buffered returns the number of bytes of the body already received and
+// not yet read: 0 means the next Read may wait for the responder. A copier
+// flushes when it is 0. Other records received (stderr, the end of the
+// request) do not count: a Read may wait after them.
+func (b *Body) Buffered() int { return b.br.Buffered() + min(b.remaining, b.cn.br.Buffered()) }
+
+// EndRequestBody stops sending the request body, unless it was sent in
+// full, and waits until it is no longer read; it reports whether the whole
+// body was sent. A proxy whose client cannot read the answer while it
+// sends its body (HTTP/1) calls it before it passes on an answer that came
+// early: the responder did not wait for the rest of the body.
+func (b *Body) EndRequestBody() bool {
+	if b.gate == nil {
+		return true
+	}
+	b.stopSender(false)
+	return b.bodyRead.Load() && b.sendErr == nil
+}
+
+// stopSender stops the goroutine sending the request body, unless it has
+// read the body to its end, and waits for it. closing says that the
+// connection is being closed anyway.
+func (b *Body) stopSender(closing bool) {
+	if b.gate == nil {
+		return
+	}
+	select {
+	case <-b.sent:
+		return
+	default:
+	}
+	if !b.bodyRead.Load() {
+		if !b.gate.stopUnstarted() && b.abort != nil {
+			b.abort() // a read may be under way
+		}
+		if !closing {
+			// A record blocked in a write goes no further: the stream
+			// is cut, and the connection will be discarded.
+			_ = b.cn.nc.SetWriteDeadline(time.Now())
+		}
+	}
+	<-b.sent
+}
 
 // Close ends the answer: a connection whose answer was read to its end,
 // whose request body was sent in full, goes back to the pool; any other is
@@ -270,7 +335,7 @@ func (b *Body) Close() error {
 		}
 		<-b.sent // only the last, empty record is left to write
 	}
-	if b.sendErr != nil || !b.stop() {
+	if b.sendErr != nil || !b.bodyRead.Load() && b.gate != nil || !b.stop() {
 		b.discard()
 		return nil
 	}
@@ -278,13 +343,13 @@ func (b *Body) Close() error {
 	return nil
 }
 
-// discard closes the connection and stops the body's sender from reading
-// more of the request body.
+// discard closes the connection, stops the body's sender from reading
+// more of the request body, and waits for it.
 func (b *Body) discard() {
 	b.stop()
 	_ = b.cn.nc.Close()
-	if b.gate != nil {
-		b.gate.stopUnstarted()
+	if b.gate != nil && b.sent != nil {
+		b.stopSender(true)
 	}
 }
 
@@ -309,11 +374,25 @@ func (b *Body) wrap(err error, doing string) error {
 }
 
 // sendBody sends the request body as stdin records, then the empty one.
+// While it runs, the read of the answer has no deadline: the responder may
+// wait for the rest of the body; once it ends, ResponseTimeout runs.
 func (b *Body) sendBody(sent chan<- struct{}) {
 	defer close(sent)
+	defer func() {
+		b.dlMu.Lock()
+		b.sending = false
+		_ = b.cn.nc.SetReadDeadline(time.Now().Add(b.timeout))
+		b.dlMu.Unlock()
+	}()
 	buf := make([]byte, HeaderLen+chunk)
 	for {
 		n, rerr := b.gate.Read(buf[HeaderLen:])
+		if rerr != nil && rerr != io.EOF && b.gate.isStopped() {
+			// Stopped by Close or EndRequestBody: the connection will
+			// not be used again, and the answer may still be read.
+			b.sendErr = rerr
+			return
+		}
 		if n > 0 {
 			AppendHeader(buf[:0], Header{Type: TypeStdin, ID: requestID, ContentLength: uint16(n)})
 			_ = b.cn.nc.SetWriteDeadline(time.Now().Add(b.timeout))
@@ -384,7 +463,13 @@ func (r *records) read(p []byte) (int, error) {
 // next reads the next record header, and the whole of records other than
 // stdout ones.
 func (b *Body) next() error {
-	_ = b.cn.nc.SetReadDeadline(time.Now().Add(b.timeout))
+	b.dlMu.Lock()
+	if b.sending {
+		_ = b.cn.nc.SetReadDeadline(time.Time{})
+	} else {
+		_ = b.cn.nc.SetReadDeadline(time.Now().Add(b.timeout))
+	}
+	b.dlMu.Unlock()
 	h, err := ReadHeader(b.cn.br, &b.hbuf)
 	if err != nil {
 		return err
@@ -481,6 +566,13 @@ func (g *gate) Read(p []byte) (int, error) {
 	return g.r.Read(p)
 }
 
+// isStopped reports whether the gate was stopped.
+func (g *gate) isStopped() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stopped
+}
+
 // stopUnstarted stops the gate and reports whether no read had started.
 // A nil gate (no body) never started.
 func (g *gate) stopUnstarted() bool {
@@ -504,7 +596,7 @@ func (c *Client) get(ctx context.Context) (cn *conn, reused bool, err error) {
 	for len(c.idle) > 0 {
 		cn = c.idle[len(c.idle)-1]
 		c.idle = c.idle[:len(c.idle)-1]
-		if time.Since(cn.idleSince) < idleTimeout {
+		if time.Since(cn.idleSince) < idleTimeout && cn.br.Buffered() == 0 && idleAlive(cn.nc) {
 			c.mu.Unlock()
 			return cn, true, nil
 		}

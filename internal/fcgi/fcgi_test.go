@@ -188,3 +188,116 @@ func verifyNoLeaks(t *testing.T) {
 	current := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, current) })
 }
+
+func TestTapFollowsTheRequestsOnItsConnection(t *testing.T) {
+	verifyNoLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	web, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer web.Close()
+	raw, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := ifcgi.Tap(raw, "x.", "SCRIPT_NAME")
+	defer tc.Close()
+	if tc.Busy() {
+		t.Fatal("busy before any request")
+	}
+	begin := ifcgi.AppendBeginRequest(nil, 1, ifcgi.RoleResponder, ifcgi.FlagKeepConn)
+	if _, err := web.Write(begin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(tc, make([]byte, len(begin))); err != nil {
+		t.Fatal(err)
+	}
+	if !tc.Busy() {
+		t.Fatal("not busy after BEGIN_REQUEST")
+	}
+	// The answer, its END_REQUEST record written in three pieces.
+	answer := ifcgi.AppendRecord(nil, ifcgi.TypeStdout, 1, []byte("Status: 200\r\n\r\n"))
+	answer = ifcgi.AppendEnd(answer, ifcgi.TypeStdout, 1)
+	answer = ifcgi.AppendEndRequest(answer, 1, 0, ifcgi.StatusRequestComplete)
+	cut1, cut2 := len(answer)-12, len(answer)-3
+	for i, part := range [][]byte{answer[:cut1], answer[cut1:cut2], answer[cut2:]} {
+		if tc.CloseIdle() {
+			t.Fatalf("closed under a request, after part %d of the answer", i)
+		}
+		if _, err := tc.Write(part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tc.Busy() {
+		t.Error("busy after END_REQUEST")
+	}
+	if !tc.CloseIdle() {
+		t.Error("CloseIdle kept an idle connection open")
+	}
+}
+
+func TestBodyBufferedCountsOnlyTheBody(t *testing.T) {
+	verifyNoLeaks(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	more := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var h [8]byte
+		for {
+			if _, err := io.ReadFull(c, h[:]); err != nil {
+				return
+			}
+			n := int(h[4])<<8 | int(h[5]) + int(h[6])
+			if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+				return
+			}
+			if h[1] == ifcgi.TypeStdin && n == 0 {
+				break
+			}
+		}
+		var b []byte
+		b = ifcgi.AppendRecord(b, ifcgi.TypeStdout, 1, []byte("\r\nbody"))
+		b = ifcgi.AppendRecord(b, ifcgi.TypeStderr, 1, []byte("a log line\n"))
+		_, _ = c.Write(b)
+		<-more
+		b = ifcgi.AppendEnd(nil, ifcgi.TypeStdout, 1)
+		_, _ = c.Write(ifcgi.AppendEndRequest(b, 1, 0, ifcgi.StatusRequestComplete))
+	}()
+	defer func() { <-done }()
+	c := &ifcgi.Client{Network: "tcp", Address: ln.Addr().String()}
+	defer c.Close()
+	resp, err := c.Do(context.Background(), &ifcgi.Request{Params: ifcgi.AppendParams(nil, "REQUEST_METHOD", "GET")})
+	if err != nil {
+		close(more)
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, 64)
+	n, err := resp.Body.Read(buf)
+	if err != nil || string(buf[:n]) != "body" {
+		close(more)
+		t.Fatalf("Read: %q %v", buf[:n], err)
+	}
+	if b := resp.Body.Buffered(); b != 0 {
+		t.Errorf("Buffered() = %d after the body so far, with only a stderr record behind it; want 0", b)
+	}
+	close(more)
+	if rest, err := io.ReadAll(resp.Body); err != nil || len(rest) != 0 {
+		t.Errorf("rest %q %v", rest, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"sync"
 )
 
 // maxTapParams bounds the params stream a [Tap] decodes for one request; a
@@ -29,8 +30,17 @@ type tapParams struct {
 // SCRIPT_NAME and PATH_INFO to itself) thus shows them under the new names.
 // Bytes that are not well-formed records are passed through untouched, and
 // from then on nothing more is inserted on that connection.
-func Tap(c net.Conn, prefix string, names ...string) net.Conn {
-	return &tap{Conn: c, br: bufio.NewReaderSize(c, 16<<10), prefix: prefix, names: names, params: map[uint16]tapParams{}}
+//
+// The returned connection also follows the requests on it: one is open
+// from its BEGIN_REQUEST record, read from the web server, until the
+// responder has written the whole of its END_REQUEST record ([TapConn.Busy]).
+func Tap(c net.Conn, prefix string, names ...string) *TapConn {
+	return &TapConn{tap: tap{Conn: c, br: bufio.NewReaderSize(c, 16<<10), prefix: prefix, names: names, params: map[uint16]tapParams{}}}
+}
+
+// TapConn is the connection [Tap] returns.
+type TapConn struct {
+	tap
 }
 
 type tap struct {
@@ -45,6 +55,85 @@ type tap struct {
 	raw  bool   // a malformed record was seen: pass everything through
 	hbuf [HeaderLen]byte
 	rec  []byte
+
+	mu   sync.Mutex
+	open map[uint16]struct{} // requests begun and not yet ended
+
+	wmu  sync.Mutex
+	wh   [HeaderLen]byte // the header of the record being written
+	whn  int             // bytes of wh seen
+	wrem int             // content and padding of that record still to come
+}
+
+// Busy reports whether a request is open on the connection: its
+// BEGIN_REQUEST record was read, and the responder has not yet written
+// all of its END_REQUEST record.
+func (t *TapConn) Busy() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.open) > 0
+}
+
+// CloseIdle closes the connection unless a request is open on it, and
+// reports whether it did. A request that begins later on a connection so
+// closed fails as on any closed connection.
+func (t *TapConn) CloseIdle() bool {
+	t.mu.Lock()
+	if len(t.open) > 0 {
+		t.mu.Unlock()
+		return false
+	}
+	_ = t.Conn.Close()
+	t.mu.Unlock()
+	return true
+}
+
+// Write writes p to the connection and follows the records in it, to see
+// the requests end.
+func (t *tap) Write(p []byte) (int, error) {
+	n, err := t.Conn.Write(p)
+	t.wmu.Lock()
+	t.follow(p[:n])
+	t.wmu.Unlock()
+	return n, err
+}
+
+// follow parses the records the responder wrote.
+func (t *tap) follow(p []byte) {
+	for len(p) > 0 {
+		if t.wrem > 0 {
+			k := min(len(p), t.wrem)
+			t.wrem -= k
+			p = p[k:]
+		} else {
+			k := copy(t.wh[t.whn:], p)
+			t.whn += k
+			p = p[k:]
+			if t.whn < HeaderLen {
+				return
+			}
+			t.whn = 0
+			h, _ := ParseHeader(&t.wh)
+			t.wrem = int(h.ContentLength) + int(h.PaddingLength)
+		}
+		if t.wrem == 0 && t.whn == 0 && t.wh[1] == TypeEndRequest {
+			t.wh[1] = 0 // seen
+			id := uint16(t.wh[2])<<8 | uint16(t.wh[3])
+			t.mu.Lock()
+			delete(t.open, id)
+			t.mu.Unlock()
+		}
+	}
+}
+
+// begin notes that request id began.
+func (t *tap) begin(id uint16) {
+	t.mu.Lock()
+	if t.open == nil {
+		t.open = make(map[uint16]struct{})
+	}
+	t.open[id] = struct{}{}
+	t.mu.Unlock()
 }
 
 func (t *tap) Read(p []byte) (int, error) {
@@ -79,12 +168,15 @@ func (t *tap) next() error {
 		return err
 	}
 	h, err := ParseHeader(&t.hbuf)
-	if err != nil {
+	if err != nil && t.hbuf[0] != Version {
 		t.raw, t.out = true, append(t.rec[:0], t.hbuf[:]...)
 		return nil
 	}
+	// A record of a type this package does not know passes through: the
+	// responder answers it with an UNKNOWN_TYPE record.
 	if h.Type == TypeBeginRequest {
 		delete(t.params, h.ID)
+		t.begin(h.ID)
 	}
 	if h.Type != TypeParams {
 		t.out = append(t.rec[:0], t.hbuf[:]...)
