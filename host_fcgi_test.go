@@ -223,7 +223,11 @@ func fakeResponder(t *testing.T, serve func(c net.Conn)) string {
 }
 
 // readRequest reads records up to the end of the stdin stream.
-func readRequest(c net.Conn) error {
+func readRequest(c net.Conn) error { return readUntilEmpty(c, 5) }
+
+// readUntilEmpty reads records up to the empty one of type typ, which ends
+// its stream (4: params, 5: stdin).
+func readUntilEmpty(c net.Conn, typ byte) error {
 	var h [8]byte
 	for {
 		if _, err := io.ReadFull(c, h[:]); err != nil {
@@ -233,7 +237,7 @@ func readRequest(c net.Conn) error {
 		if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
 			return err
 		}
-		if h[1] == 5 && n == 0 { // the empty stdin record
+		if h[1] == typ && n == 0 {
 			return nil
 		}
 	}
@@ -481,21 +485,7 @@ func verifyNoLeaks(t *testing.T) {
 }
 
 // readHead reads records up to the end of the params stream.
-func readHead(c net.Conn) error {
-	var h [8]byte
-	for {
-		if _, err := io.ReadFull(c, h[:]); err != nil {
-			return err
-		}
-		n := int(binary.BigEndian.Uint16(h[4:6])) + int(h[6])
-		if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
-			return err
-		}
-		if h[1] == 4 && n == 0 { // the empty params record
-			return nil
-		}
-	}
-}
+func readHead(c net.Conn) error { return readUntilEmpty(c, 4) }
 
 // watchedBody counts the Reads under way, and the Reads that start after
 // it is marked done.

@@ -67,9 +67,15 @@ func serveNative(t *testing.T, l *wsapi.Launcher, h http.Handler) (addr string, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln.Addr().String(), serveUntilStopped(t, func(ctx context.Context) error { return l.Serve(ctx, ln, h) })
+}
+
+// serveUntilStopped runs serve in a goroutine until stop (also called when
+// the test ends) cancels its context; stop returns serve's error.
+func serveUntilStopped(t *testing.T, serve func(context.Context) error) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- l.Serve(ctx, ln, h) }()
+	go func() { done <- serve(ctx) }()
 	var once sync.Once
 	var serveErr error
 	stop = func() error {
@@ -77,7 +83,7 @@ func serveNative(t *testing.T, l *wsapi.Launcher, h http.Handler) (addr string, 
 		return serveErr
 	}
 	t.Cleanup(func() { _ = stop() })
-	return ln.Addr().String(), stop
+	return stop
 }
 
 func TestNativeDropsAClientThatSendsItsHeadersSlowly(t *testing.T) {
@@ -518,17 +524,7 @@ func serveFastCGI(t *testing.T, l *wsapi.Launcher, ln net.Listener, h http.Handl
 	if l.Logger == nil {
 		l.Logger = quietLogger()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.ServeFastCGI(ctx, ln, h) }()
-	var once sync.Once
-	var serveErr error
-	stop = func() error {
-		once.Do(func() { cancel(); serveErr = <-done })
-		return serveErr
-	}
-	t.Cleanup(func() { _ = stop() })
-	return ln.Addr().String(), stop
+	return ln.Addr().String(), serveUntilStopped(t, func(ctx context.Context) error { return l.ServeFastCGI(ctx, ln, h) })
 }
 
 // fcgiGet sends GET path, with more params, to the responder at addr and
