@@ -50,7 +50,9 @@ func TestDeadlineBeforeHeaders(t *testing.T) {
 func TestDeadlineAfterHeaders(t *testing.T) {
 	noLeaks(t)
 	a := &aborts{}
-	h := a.Wrap(filtertest.Check(t, &isolate.Deadline{Timeout: time.Millisecond, Hub: new(filter.Hub)},
+	// The app writes at once; the deadline must come after that write, even
+	// on a loaded machine, hence a timeout far above a write's time.
+	h := a.Wrap(filtertest.Check(t, &isolate.Deadline{Timeout: 250 * time.Millisecond, Hub: new(filter.Hub)},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "a")
 			w.(http.Flusher).Flush()
@@ -71,7 +73,7 @@ func TestDeadlineAfterHeaders(t *testing.T) {
 func TestDeadlineAfterHeadersOnServer(t *testing.T) {
 	noLeaks(t)
 	first := make(chan struct{})
-	srv := server(t, isolate.New(50*time.Millisecond, 0), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := server(t, isolate.New(250*time.Millisecond, 0), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "first\n")
 		w.(http.Flusher).Flush()
 		<-first // the client read the first chunk: nothing was buffered
