@@ -195,11 +195,13 @@ func TestPoolIdleCollected(t *testing.T) {
 	f := &factory{}
 	p := &isolate.Pool{Factory: f.make, IdleTimeout: time.Millisecond}
 	body(t, p)
-	until(t, func() bool { alive, _ := p.Instances(); return alive == 0 })
+	// The collector retires the idle instance, then closes it outside the
+	// pool's lock: wait for both.
+	until(t, func() bool { alive, _ := p.Instances(); return alive == 0 && f.closed.Load() >= 1 })
+	p.Close() // stops the collector; noLeaks checks
 	if f.closed.Load() != 1 {
 		t.Errorf("%d closed", f.closed.Load())
 	}
-	p.Close() // stops the collector; noLeaks checks
 }
 
 func TestWatchFile(t *testing.T) {
