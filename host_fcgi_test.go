@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/wsapi-go/wsapi"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
 )
 
 // countingListener counts the connections it accepted.
@@ -291,7 +292,7 @@ func TestFastCGIAppAnswersFaultsWith502Or504(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			verifyNoLeaks(t)
-			var logs syncBuffer
+			var logs filtertest.Buffer
 			addr := fakeResponder(t, tt.serve)
 			app := wsapi.NewFastCGIApp("tcp", addr)
 			app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -311,7 +312,7 @@ func TestFastCGIAppAnswersFaultsWith502Or504(t *testing.T) {
 
 func TestFastCGIAppCutsTheClientWhenTheResponderDiesMidAnswer(t *testing.T) {
 	verifyNoLeaks(t)
-	var logs syncBuffer
+	var logs filtertest.Buffer
 	addr := fakeResponder(t, func(c net.Conn) {
 		_ = readRequest(c)
 		_, _ = c.Write(record(6, "Status: 200 OK\r\nContent-Type: text/plain\r\n\r\npartial"))
@@ -343,7 +344,7 @@ func TestFastCGIAppCutsTheClientWhenTheResponderDiesMidAnswer(t *testing.T) {
 
 func TestFastCGIAppLogsStderrAndKeepsTheConnection(t *testing.T) {
 	verifyNoLeaks(t)
-	var logs syncBuffer
+	var logs filtertest.Buffer
 	accepted := 0
 	addr := fakeResponder(t, func(c net.Conn) {
 		accepted++
@@ -411,7 +412,7 @@ func TestFastCGIAppConnectFailures(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	var logs syncBuffer
+	var logs filtertest.Buffer
 	app := wsapi.NewFastCGIApp("tcp", addr)
 	app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	defer app.Close()

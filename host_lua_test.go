@@ -11,6 +11,7 @@ import (
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
 	"github.com/wsapi-go/wsapi/filters/logging"
 	"github.com/wsapi-go/wsapi/internal/testservice"
 )
@@ -37,9 +38,9 @@ func lookWSAPI(t *testing.T, name string) string {
 
 // goStack serves app at /lua/ behind a stack that logs each request and
 // adds an X-Go header.
-func goStack(t *testing.T, app http.Handler) (*httptest.Server, *syncBuffer) {
+func goStack(t *testing.T, app http.Handler) (*httptest.Server, *filtertest.Buffer) {
 	t.Helper()
-	var logs syncBuffer
+	var logs filtertest.Buffer
 	addHeader := filter.Named("addHeader", func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Go", "stack")
@@ -54,7 +55,7 @@ func goStack(t *testing.T, app http.Handler) (*httptest.Server, *syncBuffer) {
 	return srv, &logs
 }
 
-func checkLua(t *testing.T, srv *httptest.Server, logs *syncBuffer) {
+func checkLua(t *testing.T, srv *httptest.Server, logs *filtertest.Buffer) {
 	t.Helper()
 	tests := []struct {
 		method, path, body string

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/filter"
+	"github.com/wsapi-go/wsapi/filter/filtertest"
 	ifcgi "github.com/wsapi-go/wsapi/internal/fcgi"
 )
 
@@ -409,7 +410,7 @@ func TestCGIChildTakesItsMountPointFromSCRIPT_NAME(t *testing.T) {
 }
 
 func TestCGIAppRunsAProgramAtItsMountPoint(t *testing.T) {
-	var logs syncBuffer
+	var logs filtertest.Buffer
 	app := wsapi.NewCGIApp(os.Args[0])
 	app.Env = []string{"WSAPI_TEST_CGI_CHILD=1"}
 	app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -452,7 +453,7 @@ func TestCGIAppRunsAProgramAtItsMountPoint(t *testing.T) {
 }
 
 func TestCGIAppLogsTheProgramsStderr(t *testing.T) {
-	var logs syncBuffer
+	var logs filtertest.Buffer
 	app := wsapi.NewCGIApp("/bin/sh", "-c", `echo 'first line' >&2; printf 'forged\nlevel=ERROR msg=x\n' >&2; printf 'Content-Type: text/plain\r\n\r\nok'`)
 	app.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	rec := httptest.NewRecorder()
@@ -482,24 +483,6 @@ func TestCGIAppDropsHeadersWithUnderscores(t *testing.T) {
 	if got, want := strings.TrimSpace(rec.Body.String()), "xff= proxy= ok=yes"; got != want {
 		t.Errorf("program saw %q, want %q", got, want)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // fcgiParams encodes name-value pairs as a params stream.

@@ -1,7 +1,6 @@
 package logging_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,23 +20,8 @@ import (
 	"github.com/wsapi-go/wsapi/filters/logging"
 )
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer holds a server's log for the test to read.
+type syncBuffer struct{ filtertest.Buffer }
 
 // lines returns the log's lines, decoded from JSON.
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {

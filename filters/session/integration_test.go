@@ -5,7 +5,6 @@ package session
 // store that goes down and comes back.
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,8 +45,8 @@ var storeUnavailable = regexp.MustCompile(`session store (is )?unavailable`)
 type instance struct {
 	srv    *httptest.Server
 	store  *Store
-	logs   *lockedBuffer // the requests' log
-	events atomic.Int32  // "session:store:error" events
+	logs   *filtertest.Buffer // the requests' log
+	events atomic.Int32       // "session:store:error" events
 	once   sync.Once
 }
 
@@ -56,7 +55,7 @@ type instance struct {
 // filtertest. It stops when the test ends, or at close.
 func startInstance(t *testing.T, storeURL string, configure func(*Filter)) *instance {
 	t.Helper()
-	in := &instance{store: openStoreT(t, storeURL), logs: &lockedBuffer{}}
+	in := &instance{store: openStoreT(t, storeURL), logs: &filtertest.Buffer{}}
 	hub := &filter.Hub{}
 	hub.Subscribe("session:store:error", func(filter.Event) { in.events.Add(1) })
 	f := New(in.store)
@@ -116,27 +115,6 @@ func mustCount(t *testing.T, c *http.Client, in *instance, want int, what string
 	if status != http.StatusOK || body != strconv.Itoa(want) {
 		t.Fatalf("%s: %d %q, want 200 %q", what, status, body, strconv.Itoa(want))
 	}
-}
-
-// lockedBuffer is a bytes.Buffer for a log written by server goroutines
-// and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// String returns what was written.
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestInstancesShareOneSession: two instances of an app, each with its own
