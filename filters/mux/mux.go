@@ -266,13 +266,9 @@ func (rt *router) serve(x *filter.Exchange, w http.ResponseWriter, r *http.Reque
 		}
 		rtp.changed = rtp.path != p || rtp.raw != r.URL.RawPath
 	}
-	escBase := ""
-	if rtp.raw != "" {
-		escBase = rtp.raw[:len(rtp.raw)-len(joinSegments(rtp.esc, rtp.trailing))]
-	}
 	prevDispatch, hadDispatch := dispatchKey.Get(x)
 	prevMount, hadMount := mountKey.Get(x)
-	d := rt.dispatchFor(base, escBase)
+	d := rt.dispatchFor(base, rtp.escBase)
 	dispatchKey.Set(x, d)
 
 	host := r.Host

@@ -24,6 +24,10 @@ type route struct {
 	// from the request's.
 	path, raw string
 	changed   bool
+
+	// escBase is the mux's mount point as the escaped path spells it,
+	// when raw is set.
+	escBase string
 }
 
 // needsSlowPath reports whether p, a decoded path below the base, must be
@@ -153,6 +157,7 @@ func slowRoute(decoded, escaped, base string) (route, bool) {
 	rt.path = base + joinSegments(outDec, rt.trailing)
 	if fromEscaped {
 		rt.raw = escBase + joinSegments(outEsc, rt.trailing)
+		rt.escBase = escBase
 	}
 	return rt, true
 }
