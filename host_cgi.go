@@ -18,7 +18,8 @@ import (
 // The program sees SCRIPT_NAME as the app's mount point
 // ([filter.MountPoint]) and PATH_INFO as the path below it, so an app
 // mounted at "/lua" and asked for "/lua/a/b" runs with SCRIPT_NAME "/lua"
-// and PATH_INFO "/a/b"; at the root, SCRIPT_NAME is "". Request headers
+// and PATH_INFO "/a/b"; at the root, SCRIPT_NAME is "". REMOTE_USER is the
+// user an auth filter set on the exchange ([filter.Exchange.User]). Request headers
 // whose names hold "_" or characters other than letters, digits and "-"
 // are not passed (so "X_Forwarded_For" cannot pass for HTTP_X_FORWARDED_FOR),
 // nor is Proxy (httpoxy). What the program writes to its standard error is
@@ -63,11 +64,16 @@ func (c *CGIApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mp := filter.MountPoint(r)
 	stderr := &lineWriter{log: stderrLogger(logger, "cgi")}
 	defer stderr.flush()
-	env := make([]string, 0, len(c.Env)+2)
+	env := make([]string, 0, len(c.Env)+3)
 	env = append(env, c.Env...)
 	// net/http/cgi says SCRIPT_NAME "/" at the root, with the whole path
 	// as PATH_INFO; RFC 3875 says "". The later value of a name wins.
 	env = append(env, "SCRIPT_NAME="+mp, "PATH_INFO="+filter.PathInfo(r))
+	// net/http/cgi sets no REMOTE_USER; the user an auth filter set on the
+	// exchange is it (RFC 3875, 4.1.11), as in filter.Env.
+	if u := filter.From(r).User(); u != "" {
+		env = append(env, "REMOTE_USER="+u)
+	}
 	h := &cgi.Handler{
 		Path:       c.Path,
 		Root:       mp,

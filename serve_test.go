@@ -916,3 +916,33 @@ func TestFastCGIAddrReplacesAStaleSocket(t *testing.T) {
 		t.Errorf("the live socket is gone: %v", err)
 	}
 }
+
+func TestCGIAppPassesTheExchangesUserAsREMOTE_USER(t *testing.T) {
+	app := wsapi.NewCGIApp("/bin/sh", "-c", `printf 'Content-Type: text/plain\r\n\r\n'; echo "user=$REMOTE_USER"`)
+	// login stands for an auth filter: it sets the user on the exchange.
+	login := func(user string) filter.Filter {
+		return filter.Func(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				x, w, r, owner := filter.Begin(w, r)
+				defer owner.End()
+				if user != "" {
+					x.SetUser(user)
+				}
+				next.ServeHTTP(w, r)
+			})
+		})
+	}
+	for _, tt := range []struct{ user, want string }{
+		{"alice", "user=alice"},
+		{"", "user="},
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		// A client cannot choose REMOTE_USER through a header.
+		req.Header.Set("Remote-User", "mallory")
+		rec := httptest.NewRecorder()
+		wsapi.New(login(tt.user)).Then(app).ServeHTTP(rec, req)
+		if got := strings.TrimSpace(rec.Body.String()); got != tt.want {
+			t.Errorf("user %q: program saw %q, want %q", tt.user, got, tt.want)
+		}
+	}
+}
