@@ -73,6 +73,15 @@ func (m Mode) String() string {
 // it, or extends the deadline as the body arrives, through
 // http.NewResponseController(w).SetReadDeadline(t).
 //
+// A native request with a Transfer-Encoding (a chunked body) is answered
+// with "Connection: close". net/http reads such a body by its chunks and
+// drops a Content-Length sent beside them, but keeps the connection: bytes
+// after the last chunk would be read as the next request, which is how a
+// request is smuggled past a proxy in front that went by the
+// Content-Length (RFC 9112, section 6.1, asks the server to close).
+// Clients send chunked bodies rarely (browsers never do); they lose
+// keep-alive for that one request.
+//
 // At shutdown, [Draining] tells the handlers of long-lived answers
 // (server-sent events, long polls) to end them, so that they do not hold
 // the shutdown for the whole grace period.
@@ -219,16 +228,32 @@ func (l *Launcher) Run(ctx context.Context, h http.Handler) error {
 }
 
 // Server returns the native server for h, with the launcher's timeouts
-// and limits.
+// and limits, and "Connection: close" after a request with a
+// Transfer-Encoding (see [Launcher]).
 func (l *Launcher) Server(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           h,
+		Handler:           closeAfterChunked{h},
 		ReadHeaderTimeout: or(l.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		ReadTimeout:       or(l.ReadTimeout, DefaultReadTimeout),
 		IdleTimeout:       or(l.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    or(l.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(l.logger().Handler(), slog.LevelWarn),
 	}
+}
+
+// closeAfterChunked closes the connection after a request whose body came
+// with a Transfer-Encoding, so that nothing sent after it is served.
+type closeAfterChunked struct{ h http.Handler }
+
+func (c closeAfterChunked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(r.TransferEncoding) > 0 && r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
+	h := c.h
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	h.ServeHTTP(w, r)
 }
 
 // Serve serves h natively on ln until ctx is done, then shuts down: it

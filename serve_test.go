@@ -1,6 +1,7 @@
 package wsapi_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -944,5 +947,75 @@ func TestCGIAppPassesTheExchangesUserAsREMOTE_USER(t *testing.T) {
 		if got := strings.TrimSpace(rec.Body.String()); got != tt.want {
 			t.Errorf("user %q: program saw %q, want %q", tt.user, got, tt.want)
 		}
+	}
+}
+
+func TestNativeClosesTheConnectionAfterAChunkedRequest(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	l := &wsapi.Launcher{Logger: quietLogger()}
+	addr, _ := serveNative(t, l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		_, _ = io.WriteString(w, "ok "+r.URL.Path)
+	}))
+
+	// answers sends raw on one connection and reads every answer until the
+	// server closes it (or 5 s pass): the status lines it got.
+	answers := func(raw string) []string {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := io.WriteString(c, raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		var got []string
+		for {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				return got
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			got = append(got, resp.Status)
+			if resp.Close {
+				return got
+			}
+		}
+	}
+
+	// CL.TE: a proxy going by Content-Length sees one request; the server
+	// reads the chunks, and must not serve the bytes after the last one.
+	smuggled := "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+	chunked := "0\r\n\r\n" + smuggled
+	got := answers("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: " + strconv.Itoa(len(chunked)) +
+		"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+	if len(got) != 1 {
+		t.Errorf("CL.TE: %d answers %q, want 1 and the connection closed", len(got), got)
+	}
+	// Transfer-Encoding alone: closed after the answer, too.
+	got = answers("POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + smuggled)
+	if len(got) != 1 {
+		t.Errorf("chunked: %d answers %q, want 1", len(got), got)
+	}
+	// Requests with a Content-Length keep the connection.
+	got = answers("POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if len(got) != 2 {
+		t.Errorf("keep-alive: %d answers %q, want 2", len(got), got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if slices.Contains(paths, "/smuggled") {
+		t.Errorf("the smuggled request was served: %q", paths)
+	}
+	if want := []string{"/a", "/b", "/c", "/d"}; !slices.Equal(paths, want) {
+		t.Errorf("served %q, want %q", paths, want)
 	}
 }
