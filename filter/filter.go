@@ -16,8 +16,12 @@ type App = http.Handler
 // around next; it is called once, when a stack is built, never per request.
 //
 // The method value f.Wrap is a plain func(http.Handler) http.Handler, so any
-// Filter drops into chi's Router.Use, alice, echo.WrapMiddleware or a
-// hand-written chain.
+// Filter drops into chi's Router.Use, alice, Go's ServeMux or a
+// hand-written chain. Echo and gin pass their own context instead of the
+// request and writer, and answer a handler's error after the middleware
+// returned: the adapters in the modules
+// github.com/wsapi-go/wsapi/adapters/wsecho and .../adapters/wsgin carry
+// the filter's request and writer through, and answer inside the filter.
 type Filter interface {
 	Wrap(next http.Handler) http.Handler
 }
