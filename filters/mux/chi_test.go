@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/wsapi-go/wsapi"
 	"github.com/wsapi-go/wsapi/filter"
@@ -164,4 +165,30 @@ func chiReporterNoChi() http.Handler {
 		env := filter.NewEnv(r)
 		_ = json.NewEncoder(w).Encode(chiSeen{Script: env.ScriptName(), Info: env.PathInfo(), Rest: r.PathValue("rest"), Pattern: r.Pattern})
 	})
+}
+
+// A chi router mounted on a mux outside any chi router gets a route
+// context whose Routes is that router, as chi's own ServeHTTP sets it:
+// chi middleware that matches on it (GetHead) works.
+func TestChiRouterInMuxHasItsRoutes(t *testing.T) {
+	r := chi.NewRouter()
+	r.Use(middleware.GetHead)
+	r.Get("/page", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Page", "yes")
+		_, _ = w.Write([]byte("page"))
+	})
+	m := mux.New()
+	m.Mount("/app", r)
+	for _, h := range []http.Handler{m, wsapi.New().Then(m)} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/app/page", nil))
+		if rec.Code != http.StatusOK || rec.Header().Get("X-Page") != "yes" {
+			t.Errorf("HEAD through GetHead: %d %v", rec.Code, rec.Header())
+		}
+	}
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/app/page", nil))
+	if rec.Code != http.StatusOK || rec.Body.String() != "page" {
+		t.Errorf("GET: %d %q", rec.Code, rec.Body)
+	}
 }

@@ -114,7 +114,7 @@ func (m *Mux) Mount(pattern string, app http.Handler) {
 	if err != nil {
 		panic(err.Error())
 	}
-	e := &entry{host: host, prefix: prefix, app: app, chiRouter: isChiRouter(app), chiPattern: prefix + "/*"}
+	e := &entry{host: host, prefix: prefix, app: app, chiRouter: chiRouter(app), chiPattern: prefix + "/*"}
 	if host != "" {
 		e.name, e.port = splitHost(strings.TrimPrefix(host, "*"))
 		if strings.HasPrefix(host, "*.") {
@@ -421,10 +421,13 @@ func chiRoute(r *http.Request, e *entry, info string) (*http.Request, chiState) 
 		rctx.RoutePatterns = append(rctx.RoutePatterns, e.chiPattern)
 		return r, cs
 	}
-	if !e.chiRouter {
+	if e.chiRouter == nil {
 		return r, chiState{}
 	}
+	// As chi's own ServeHTTP does for a route context it makes: Routes is
+	// the router (chi's GetHead and other middleware match on it).
 	rctx := chi.NewRouteContext()
+	rctx.Routes = e.chiRouter
 	rctx.RoutePath = routePath
 	rctx.RoutePatterns = append(rctx.RoutePatterns, strings.TrimSuffix(r.Pattern, "{path...}")+"*")
 	return r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rctx)), chiState{}

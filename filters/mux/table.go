@@ -19,8 +19,9 @@ type entry struct {
 	prefix string // "" for the root, else "/a/b"
 	app    http.Handler
 
-	// chiRouter: the app is a chi router, which routes on chi's RoutePath.
-	chiRouter  bool
+	// chiRouter: the app is a chi router, which routes on chi's RoutePath
+	// (the router itself, for the route context's Routes); nil otherwise.
+	chiRouter  chi.Routes
 	chiPattern string // prefix + "/*", what chi's Mount would record
 
 	// pattern caches the r.Pattern given to the app for the last mount
@@ -310,18 +311,19 @@ func splitHost(host string) (name, port string) {
 	return strings.TrimSuffix(name, "."), port
 }
 
-// isChiRouter reports whether h routes on chi's RoutePath: h is a chi
-// router, or a handler whose Unwrap leads to one (a wsapi.Stack's handler).
-func isChiRouter(h http.Handler) bool {
+// chiRouter returns the chi router h routes with, when h routes on chi's
+// RoutePath: h is a chi router, or a handler whose Unwrap leads to one (a
+// wsapi.Stack's handler). It returns nil otherwise.
+func chiRouter(h http.Handler) chi.Routes {
 	for i := 0; h != nil && i < 100; i++ {
 		switch t := h.(type) {
 		case chi.Routes:
-			return true
+			return t
 		case interface{ Unwrap() http.Handler }:
 			h = t.Unwrap()
 		default:
-			return false
+			return nil
 		}
 	}
-	return false
+	return nil
 }
