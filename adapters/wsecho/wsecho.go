@@ -53,7 +53,15 @@
 //     the client got, also when a filter answered itself (a 401 of the auth
 //     filter, the 500 of a recovered panic, a 503 of a session store).
 //
-// Filter.Wrap is called once, when Middleware is called, never per request.
+// Inside the adapter, c.Response().Status tells the status the handler
+// set. A filter's before-headers hook that changes it
+// (Exchange.SetStatus) does so on the way out: echo middleware after the
+// adapter still sees the handler's status; middleware before it, and the
+// access line, see the status the client got.
+//
+// Filter.Wrap is called once, when Middleware is called, never per
+// request. A filter that calls its app twice (which the filter contract
+// forbids) does not run echo's chain twice: the second call does nothing.
 //
 // # Order
 //
@@ -114,8 +122,9 @@ func Stack(s wsapi.Stack) echo.MiddlewareFunc { return Middleware(s) }
 // call is what the adapter leaves on the exchange for serveNext: the echo
 // context and the handler to call.
 type call struct {
-	c    echo.Context
-	next echo.HandlerFunc
+	c      echo.Context
+	next   echo.HandlerFunc
+	called bool // serveNext ran
 }
 
 var (
@@ -182,6 +191,11 @@ func serveNext(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "500 internal server error", http.StatusInternalServerError)
 		return
 	}
+	if k.called {
+		// A filter that calls its app twice: echo's chain ran already.
+		return
+	}
+	k.called = true
 	c := k.c
 	c.Response().Writer = w
 	c.SetRequest(r)

@@ -633,3 +633,57 @@ func TestDeadline(t *testing.T) {
 		t.Errorf("echo's Response says %d, want 503", status)
 	}
 }
+
+// A filter that calls its app twice (against the contract) does not run
+// echo's chain twice.
+func TestAppCalledTwice(t *testing.T) {
+	twice := filter.Func(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r)
+		})
+	})
+	runs := 0
+	e := newEcho()
+	e.Use(wsecho.Middleware(twice))
+	e.GET("/", func(c echo.Context) error { runs++; return c.String(http.StatusOK, "ok") })
+	rec := filtertest.NewRecorder()
+	e.ServeHTTP(rec, filtertest.Get("/"))
+	if runs != 1 || rec.Code != http.StatusOK || rec.Body.String() != "ok" {
+		t.Errorf("the handler ran %d times, client got %d %q; want once, 200 \"ok\"", runs, rec.Code, rec.Body.String())
+	}
+}
+
+// A before-headers hook that changes the status does so on the way out:
+// echo middleware inside the adapter sees the handler's status, middleware
+// outside it and the access line the one the client got.
+func TestStatusChangedByAHook(t *testing.T) {
+	k := newKit(t)
+	unavailable := filter.Func(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			x, w, r, owner := filter.Begin(w, r)
+			defer owner.End()
+			x.OnHeaders(func(x *filter.Exchange) { x.SetStatus(http.StatusServiceUnavailable) })
+			next.ServeHTTP(w, r)
+		})
+	})
+	var inside, outside int
+	seen := func(status *int) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				err := next(c)
+				*status = c.Response().Status
+				return err
+			}
+		}
+	}
+	e := newEcho()
+	e.Use(seen(&outside), wsecho.Stack(wsapi.New(k.logs, unavailable)), seen(&inside))
+	e.GET("/", func(c echo.Context) error { return c.String(http.StatusOK, "ok") })
+	rec := filtertest.NewRecorder()
+	e.ServeHTTP(rec, filtertest.Get("/"))
+	a := waitAccess(t, k.out, "GET", "/")
+	if rec.Code != 503 || outside != 503 || a.Status != 503 || inside != 200 {
+		t.Errorf("client %d, outside %d, access line %d, inside %d; want 503, 503, 503, 200", rec.Code, outside, a.Status, inside)
+	}
+}

@@ -21,7 +21,8 @@ import (
 // without a body (c.Status) goes out through the filters, so the access
 // line has the status the client got.
 func Example() {
-	gin.SetMode(gin.ReleaseMode)
+	defer gin.SetMode(gin.Mode()) // put the mode back after the example
+	gin.SetMode(gin.ReleaseMode)  // no debug lines on standard output
 	logs := logging.New(os.Stdout)
 	logs.Now = func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) }
 
@@ -52,7 +53,8 @@ func Example() {
 // func(http.Handler) http.Handler middleware becomes a filter with
 // filter.Func: here chi's NoCache.
 func ExampleMiddleware() {
-	gin.SetMode(gin.ReleaseMode)
+	defer gin.SetMode(gin.Mode()) // put the mode back after the example
+	gin.SetMode(gin.ReleaseMode)  // no debug lines on standard output
 	r := gin.New()
 	noCache := wsgin.Middleware(filter.Func(middleware.NoCache))
 	r.GET("/live", noCache, func(c *gin.Context) { c.Status(http.StatusNoContent) })

@@ -3,10 +3,11 @@
 // This program writes writers_gen.go: the writer types of the adapter, one
 // per combination of the optional interfaces they pass on. The writer the
 // filters wrap (base) has exactly the optional interfaces of the writer
-// below gin's, any of http.Flusher, http.Hijacker, io.ReaderFrom and
-// http.Pusher; the gin.ResponseWriter handlers get (front) always has
-// Flush and Hijack, as gin requires, and has io.ReaderFrom and http.Pusher
-// when the filter's writer has them. Run it with go generate.
+// below gin's (base.abilities), any of http.Flusher, http.Hijacker,
+// io.ReaderFrom and http.Pusher; the gin.ResponseWriter handlers get
+// (front) always has Flush and Hijack, as gin requires, and has
+// io.ReaderFrom and http.Pusher when the filter's writer has them. Run it
+// with go generate.
 package main
 
 import (
@@ -32,18 +33,19 @@ var (
 )
 
 // The writers: the prefix of the type names, the embedded core, the field
-// it makes, the function that picks the type, its result type, and the
-// abilities that vary.
+// it makes, the function that picks the type, its result type, its doc,
+// the expression of the abilities it has, and the abilities that vary.
 var cores = []struct {
 	prefix, core, field, fn, result, doc string
+	has                                  string
 	abilities                            []ability
 }{
 	{"base", "*base", "base", "(b *base) writer()", "http.ResponseWriter",
-		"writer returns b as a writer with exactly the optional interfaces of b.under.",
-		[]ability{flush, hijack, readFrom, push}},
+		"writer returns b as a writer with exactly the optional interfaces\n// b.abilities reports.",
+		"b.abilities()", []ability{flush, hijack, readFrom, push}},
 	{"front", "*front", "front", "(f *front) writer()", "gin.ResponseWriter",
 		"writer returns f as a gin.ResponseWriter that also has the io.ReaderFrom\n// and http.Pusher of f.w, when f.w has them.",
-		[]ability{readFrom, push}},
+		"abilities(f.w)", []ability{readFrom, push}},
 }
 
 func main() {
@@ -84,11 +86,7 @@ func main() {
 			fmt.Fprintf(&cases, "case %s:\nreturn %s{%s}\n", label, name, c.prefix[:1])
 		}
 		fmt.Fprintf(&b, "// %s\nfunc %s %s {\n", c.doc, c.fn, c.result)
-		under := "b.under"
-		if c.prefix == "front" {
-			under = "f.w"
-		}
-		fmt.Fprintf(&b, "switch abilities(%s) & (%s) {\n", under, strings.Join(mask, " | "))
+		fmt.Fprintf(&b, "switch %s & (%s) {\n", c.has, strings.Join(mask, " | "))
 		b.Write(cases.Bytes())
 		b.WriteString("}\npanic(\"unreachable\")\n}\n\n")
 	}

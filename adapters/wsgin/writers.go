@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 
 	"github.com/gin-gonic/gin"
 )
@@ -15,19 +16,80 @@ import (
 // base is the writer the filters wrap. It writes through gin's writer (gw),
 // so that gin's bookkeeping sees the status and the bytes, and its
 // generated variants (writers_gen.go) have exactly the optional interfaces
-// of under, the writer below gin's.
+// of under, the writer below gin's (see abilities).
 type base struct {
 	gw    gin.ResponseWriter
 	under http.ResponseWriter
 }
 
+// init readies b for gin's writer gw. under is the first writer below gw,
+// through Unwrap, that is not a gin.ResponseWriter: the server's writer
+// below gin's own, also when gin middleware wrapped gin's writer in one
+// with Unwrap; or the filter's writer below the gin writer of an outer
+// adapter. When a gin.ResponseWriter on the way has no Unwrap, nothing
+// below it can be seen, and under is that writer.
 func (b *base) init(gw gin.ResponseWriter) {
 	b.gw, b.under = gw, gw
-	if u, ok := gw.(interface{ Unwrap() http.ResponseWriter }); ok {
-		if w := u.Unwrap(); w != nil {
-			b.under = w
+	for g := gw; ; {
+		u, ok := g.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w := u.Unwrap()
+		if w == nil {
+			return
+		}
+		b.under = w
+		if g, ok = w.(gin.ResponseWriter); !ok {
+			return
 		}
 	}
+}
+
+// abilities returns the optional interfaces b's writer has: those of
+// under, but io.ReaderFrom only when the bytes would not skip a gin
+// middleware's writer (readFrom sends them to under, below gin's writer,
+// unless gw has ReadFrom itself).
+func (b *base) abilities() int {
+	bits := abilities(b.under)
+	if bits&canReadFrom != 0 {
+		if _, ok := b.gw.(io.ReaderFrom); !ok {
+			if _, wrapped := unwrap(b.gw).(gin.ResponseWriter); wrapped {
+				bits &^= canReadFrom
+			}
+		}
+	}
+	return bits
+}
+
+// unwrap returns the writer w's Unwrap returns, or nil.
+func unwrap(w http.ResponseWriter) http.ResponseWriter {
+	if u, ok := w.(interface{ Unwrap() http.ResponseWriter }); ok {
+		return u.Unwrap()
+	}
+	return nil
+}
+
+// ginWriter returns the last gin.ResponseWriter reached from gw through
+// Unwrap: gin's own writer, below the writers gin middleware wrapped it in
+// (when they have Unwrap), which is what Engine.HandleContext resets
+// c.Writer to.
+func ginWriter(gw gin.ResponseWriter) gin.ResponseWriter {
+	for {
+		g, ok := unwrap(gw).(gin.ResponseWriter)
+		if !ok {
+			return gw
+		}
+		gw = g
+	}
+}
+
+// same reports whether a and b are the same gin writer. Only pointers are
+// compared (gin's own writer is one): == on two values of one incomparable
+// type would panic.
+func same(a, b gin.ResponseWriter) bool {
+	t := reflect.TypeOf(a)
+	return t == reflect.TypeOf(b) && t.Kind() == reflect.Pointer && a == b
 }
 
 // Header returns gin's header map.

@@ -103,9 +103,10 @@ func (w baseFHRP) Hijack() (net.Conn, *bufio.ReadWriter, error)     { return w.b
 func (w baseFHRP) ReadFrom(src io.Reader) (int64, error)            { return w.base.readFrom(src) }
 func (w baseFHRP) Push(target string, opts *http.PushOptions) error { return w.base.push(target, opts) }
 
-// writer returns b as a writer with exactly the optional interfaces of b.under.
+// writer returns b as a writer with exactly the optional interfaces
+// b.abilities reports.
 func (b *base) writer() http.ResponseWriter {
-	switch abilities(b.under) & (canFlush | canHijack | canReadFrom | canPush) {
+	switch b.abilities() & (canFlush | canHijack | canReadFrom | canPush) {
 	case 0:
 		return b
 	case canFlush:

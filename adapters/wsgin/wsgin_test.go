@@ -1,6 +1,7 @@
 package wsgin_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -797,5 +798,267 @@ func TestDeadline(t *testing.T) {
 	}
 	if status != http.StatusServiceUnavailable {
 		t.Errorf("gin's writer says %d, want 503", status)
+	}
+}
+
+// gin's internal redirect, c.Request.URL.Path changed and then
+// Engine.HandleContext(c), resets c.Writer to gin's own writer, below the
+// filters. The answer of the second pass still goes through the filters
+// when an adapter runs on it: the session cookie goes out with it, and the
+// access line (one for the request, with the path it ended on) has the
+// status and the bytes the client got. The filters of an adapter that runs
+// on both passes run once.
+func TestHandleContext(t *testing.T) {
+	tagger := filter.Func(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			x, w, r, owner := filter.Begin(w, r)
+			defer owner.End()
+			x.OnHeaders(func(x *filter.Exchange) { x.Header().Set("X-Tag", "old") })
+			next.ServeHTTP(w, r)
+		})
+	})
+	// redirect registers GET /old, which puts a value in the session
+	// and passes the request on to to.
+	redirect := func(r *gin.Engine, to string, handlers ...gin.HandlerFunc) {
+		r.GET("/old", append(handlers, func(c *gin.Context) {
+			if err := session.Put(c.Request, "seen", true); err != nil {
+				c.AbortWithStatus(http.StatusInternalServerError)
+				return
+			}
+			c.Request.URL.Path = to
+			r.HandleContext(c)
+		})...)
+	}
+	created := func(c *gin.Context) { c.String(http.StatusCreated, "created") }
+	for _, tt := range []struct {
+		name   string
+		setup  func(r *gin.Engine, k *kit)
+		path   string // where the request ends
+		status int
+		body   string
+		tag    string // the X-Tag header the client gets
+	}{
+		{"stack on the engine", func(r *gin.Engine, k *kit) {
+			r.Use(wsgin.Stack(wsapi.New(k.logs, k.sessions)))
+			redirect(r, "/new")
+			r.GET("/new", created)
+		}, "/new", http.StatusCreated, "created", ""},
+		{"stack on the engine, a filter on the first route", func(r *gin.Engine, k *kit) {
+			r.Use(wsgin.Stack(wsapi.New(k.logs, k.sessions)))
+			redirect(r, "/new", wsgin.Middleware(tagger))
+			r.GET("/new", created)
+		}, "/new", http.StatusCreated, "created", "old"},
+		{"stack on both routes", func(r *gin.Engine, k *kit) {
+			stack := wsgin.Stack(wsapi.New(k.logs, k.sessions))
+			redirect(r, "/new", stack)
+			r.GET("/new", stack, created)
+		}, "/new", http.StatusCreated, "created", ""},
+		{"stack on the engine, to a path no route matches", func(r *gin.Engine, k *kit) {
+			r.Use(wsgin.Stack(wsapi.New(k.logs, k.sessions)))
+			redirect(r, "/missing")
+		}, "/missing", http.StatusNotFound, "404 page not found", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k := newKit(t)
+			r := gin.New()
+			tt.setup(r, k)
+			rec := filtertest.NewRecorder()
+			filtertest.NewLint(t).Wrap(r).ServeHTTP(rec, filtertest.Get("/old")) // Lint reports a second status line
+			if rec.Code != tt.status || rec.Body.String() != tt.body {
+				t.Errorf("client got %d %q (events %q), want %d %q", rec.Code, rec.Body.String(), rec.String(), tt.status, tt.body)
+			}
+			if c := rec.SentHeader().Get("Set-Cookie"); !strings.HasPrefix(c, "session=") {
+				t.Errorf("Set-Cookie %q, want the session cookie", c)
+			}
+			if got := rec.SentHeader().Get("X-Tag"); got != tt.tag {
+				t.Errorf("X-Tag %q, want %q", got, tt.tag)
+			}
+			a := waitAccess(t, k.out, "GET", tt.path)
+			if a.Status != tt.status || a.Bytes != int64(len(tt.body)) {
+				t.Errorf("access line %+v, want status %d and %d bytes", a, tt.status, len(tt.body))
+			}
+			if as := accessLines(t, k.out); len(as) != 1 {
+				t.Errorf("%d access lines, want 1:\n%s", len(as), k.out.String())
+			}
+		})
+	}
+}
+
+// When the route Engine.HandleContext reaches has no adapter, its answer
+// goes out through gin's writer, below the filters: the filters cannot add
+// headers to it (no session cookie), but the access line still has the
+// status and the bytes the client got, and nothing is sent twice.
+func TestHandleContextToARouteWithoutTheAdapter(t *testing.T) {
+	k := newKit(t)
+	r := gin.New()
+	r.GET("/old", wsgin.Stack(wsapi.New(k.logs, k.sessions)), func(c *gin.Context) {
+		if err := session.Put(c.Request, "seen", true); err != nil {
+			c.AbortWithStatus(http.StatusInternalServerError)
+			return
+		}
+		c.Request.URL.Path = "/new"
+		r.HandleContext(c)
+	})
+	r.GET("/new", func(c *gin.Context) { c.String(http.StatusCreated, "created") })
+	rec := filtertest.NewRecorder()
+	filtertest.NewLint(t).Wrap(r).ServeHTTP(rec, filtertest.Get("/old"))
+	if rec.String() != "header 201, write 7" || rec.Body.String() != "created" {
+		t.Errorf("client got events %q, body %q; want one 201 with \"created\"", rec.String(), rec.Body.String())
+	}
+	if c := rec.SentHeader().Get("Set-Cookie"); c != "" {
+		t.Errorf("Set-Cookie %q: the filters cannot add headers to an answer below them", c)
+	}
+	if a := waitAccess(t, k.out, "GET", "/new"); a.Status != http.StatusCreated || a.Bytes != int64(len("created")) {
+		t.Errorf("access line %+v, want status 201 and 7 bytes", a)
+	}
+}
+
+// unwrapping is the writer of a gin middleware that transforms the body
+// and has Unwrap, for http.ResponseController.
+type unwrapping struct{ gin.ResponseWriter }
+
+func (u unwrapping) Write(p []byte) (int, error) {
+	return u.ResponseWriter.Write(bytes.ToUpper(p))
+}
+
+func (u unwrapping) WriteString(s string) (int, error) {
+	return u.ResponseWriter.WriteString(strings.ToUpper(s))
+}
+
+func (u unwrapping) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// opaque is the writer of a gin middleware that has no Unwrap.
+type opaque struct{ gin.ResponseWriter }
+
+// When gin middleware before the adapter wraps c.Writer, the filter's
+// writer has the optional interfaces of the server's writer, found through
+// Unwrap; ReaderFrom only when the middleware's writer has it, so that the
+// body goes through that writer. Below a writer without Unwrap nothing can
+// be seen: the filter's writer has what that writer has, and gin's
+// interface gives it Flush and Hijack.
+func TestWriterAbilitiesBelowGinMiddleware(t *testing.T) {
+	var inFilter filtertest.Abilities
+	probe := filter.Func(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inFilter = filtertest.AbilitiesOf(w)
+			next.ServeHTTP(w, r)
+		})
+	})
+	for _, tt := range []struct {
+		name string
+		wrap func(gin.ResponseWriter) gin.ResponseWriter
+		want func(server filtertest.Abilities) filtertest.Abilities
+		body string // what the client gets
+	}{
+		{"with Unwrap", func(w gin.ResponseWriter) gin.ResponseWriter { return unwrapping{w} },
+			func(server filtertest.Abilities) filtertest.Abilities { return server &^ filtertest.ReaderFrom }, "BODY"},
+		{"twice with Unwrap", func(w gin.ResponseWriter) gin.ResponseWriter { return unwrapping{unwrapping{w}} },
+			func(server filtertest.Abilities) filtertest.Abilities { return server &^ filtertest.ReaderFrom }, "BODY"},
+		{"without Unwrap", func(w gin.ResponseWriter) gin.ResponseWriter { return &opaque{w} },
+			func(filtertest.Abilities) filtertest.Abilities { return filtertest.Flusher | filtertest.Hijacker }, "body"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gin.New()
+			r.Use(func(c *gin.Context) { c.Writer = tt.wrap(c.Writer) }, wsgin.Middleware(probe))
+			r.GET("/", func(c *gin.Context) {
+				// A reader without WriteTo, so that io.Copy uses
+				// c.Writer's ReadFrom when it has one.
+				io.Copy(c.Writer, struct{ io.Reader }{strings.NewReader("body")})
+			})
+			for server := range filtertest.AllAbilities + 1 {
+				rec, w := filtertest.NewWriter(server)
+				r.ServeHTTP(w, filtertest.Get("/"))
+				if want := tt.want(server); inFilter != want {
+					t.Errorf("server writer with %v: the filter's has %v, want %v", server, inFilter, want)
+				}
+				if body := rec.Body.String(); body != tt.body {
+					t.Errorf("server writer with %v: body %q, want %q (through the middleware's writer)", server, body, tt.body)
+				}
+			}
+		})
+	}
+}
+
+// Gin's own redirects answer before any middleware runs: with
+// RedirectTrailingSlash on (gin's default) the filters never see the
+// request; with it off, gin's 404 goes through them.
+func TestGinRedirectsSkipTheFilters(t *testing.T) {
+	for _, redirect := range []bool{true, false} {
+		k := newKit(t)
+		r := gin.New()
+		r.RedirectTrailingSlash = redirect
+		r.Use(wsgin.Middleware(k.logs))
+		r.GET("/a", func(c *gin.Context) { c.String(200, "a") })
+		rec := filtertest.NewRecorder()
+		r.ServeHTTP(rec, filtertest.Get("/a/"))
+		as := accessLines(t, k.out) // ServeHTTP logs before it returns
+		switch {
+		case redirect && (rec.Code != http.StatusMovedPermanently || len(as) != 0):
+			t.Errorf("RedirectTrailingSlash on: %d, %d access lines; want gin's 301 without the filters", rec.Code, len(as))
+		case !redirect && (rec.Code != http.StatusNotFound || len(as) != 1 || as[0].Status != http.StatusNotFound):
+			t.Errorf("RedirectTrailingSlash off: %d, access lines %+v; want one 404 through the filters", rec.Code, as)
+		}
+	}
+}
+
+// A before-headers hook that changes the status does so on the way out:
+// gin middleware inside the adapter sees the handler's status, middleware
+// outside it and the access line the one the client got.
+func TestStatusChangedByAHook(t *testing.T) {
+	k := newKit(t)
+	unavailable := filter.Func(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			x, w, r, owner := filter.Begin(w, r)
+			defer owner.End()
+			x.OnHeaders(func(x *filter.Exchange) { x.SetStatus(http.StatusServiceUnavailable) })
+			next.ServeHTTP(w, r)
+		})
+	})
+	var inside, outside int
+	r := gin.New()
+	r.Use(func(c *gin.Context) { c.Next(); outside = c.Writer.Status() })
+	r.Use(wsgin.Stack(wsapi.New(k.logs, unavailable)))
+	r.Use(func(c *gin.Context) { c.Next(); inside = c.Writer.Status() })
+	r.GET("/", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	rec := filtertest.NewRecorder()
+	r.ServeHTTP(rec, filtertest.Get("/"))
+	a := waitAccess(t, k.out, "GET", "/")
+	if rec.Code != 503 || outside != 503 || a.Status != 503 || inside != 200 {
+		t.Errorf("client %d, outside %d, access line %d, inside %d; want 503, 503, 503, 200", rec.Code, outside, a.Status, inside)
+	}
+}
+
+// An adapter listed twice in a chain runs its filters once: one access
+// line.
+func TestAdapterListedTwice(t *testing.T) {
+	k := newKit(t)
+	logs := wsgin.Middleware(k.logs)
+	r := gin.New()
+	r.Use(logs)
+	r.GET("/", logs, func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	rec := filtertest.NewRecorder()
+	r.ServeHTTP(rec, filtertest.Get("/"))
+	if as := accessLines(t, k.out); rec.Body.String() != "ok" || len(as) != 1 || as[0].Status != 200 || as[0].Bytes != 2 {
+		t.Errorf("body %q, access lines %+v; want \"ok\" and one line", rec.Body.String(), as)
+	}
+}
+
+// A filter that calls its app twice (against the contract) does not run
+// gin's chain twice.
+func TestAppCalledTwice(t *testing.T) {
+	twice := filter.Func(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r)
+		})
+	})
+	runs := 0
+	r := gin.New()
+	r.Use(wsgin.Middleware(twice))
+	r.GET("/", func(c *gin.Context) { runs++; c.String(http.StatusOK, "ok") })
+	rec := filtertest.NewRecorder()
+	r.ServeHTTP(rec, filtertest.Get("/"))
+	if runs != 1 || rec.Code != 200 || rec.Body.String() != "ok" {
+		t.Errorf("the handler ran %d times, client got %d %q; want once, 200 \"ok\"", runs, rec.Code, rec.Body.String())
 	}
 }
