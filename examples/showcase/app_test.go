@@ -528,12 +528,46 @@ func TestStaticFiles(t *testing.T) {
 }
 
 func TestDebugVars(t *testing.T) {
-	h := debugHandler()
+	h := debugHandler(false)
+	local := func(path string) *http.Request {
+		r := filtertest.Get(path)
+		r.Host = "127.0.0.1:6060"
+		return r
+	}
 	rec := filtertest.NewRecorder()
-	h.ServeHTTP(rec, filtertest.Get("/debug/vars"))
+	h.ServeHTTP(rec, local("/debug/vars"))
 	var vars map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &vars); err != nil || rec.Code != 200 {
 		t.Fatalf("/debug/vars: %d %v", rec.Code, err)
+	}
+	// The command line may hold -password and -token: never served.
+	if _, ok := vars["cmdline"]; ok {
+		t.Errorf("/debug/vars serves the command line")
+	}
+	if _, ok := vars["memstats"]; !ok {
+		t.Errorf("/debug/vars has no memstats")
+	}
+	rec = filtertest.NewRecorder()
+	h.ServeHTTP(rec, local("/debug/pprof/cmdline"))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("/debug/pprof/cmdline: %d, want 404", rec.Code)
+	}
+	// A request for another host (DNS rebinding) is refused.
+	r := filtertest.Get("/debug/vars")
+	r.Host = "evil.example:6060"
+	rec = filtertest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("/debug/vars for Host evil.example: %d, want 403", rec.Code)
+	}
+	for _, host := range []string{"127.0.0.1:6060", "localhost", "[::1]:6060"} {
+		r := filtertest.Get("/debug/vars")
+		r.Host = host
+		rec = filtertest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != 200 {
+			t.Errorf("/debug/vars for Host %s: %d", host, rec.Code)
+		}
 	}
 	if g, _ := vars["goroutines"].(float64); g < 1 {
 		t.Errorf("goroutines = %v", vars["goroutines"])
@@ -543,7 +577,7 @@ func TestDebugVars(t *testing.T) {
 		t.Errorf("open_fds = %v", vars["open_fds"])
 	}
 	rec = filtertest.NewRecorder()
-	h.ServeHTTP(rec, filtertest.Get("/debug/pprof/"))
+	h.ServeHTTP(rec, local("/debug/pprof/"))
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "goroutine") {
 		t.Errorf("/debug/pprof/: %d", rec.Code)
 	}

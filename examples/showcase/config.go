@@ -36,9 +36,31 @@ type config struct {
 	// Lua is the path of wsapi.cgi, or "" when lua-wsapi is not there.
 	Lua string
 
+	// DebugRemote allows a -debug-addr that is not a loopback address.
+	DebugRemote bool
+
 	// logOut, when set, receives the access log instead of AccessLog
 	// (tests point it at a buffer).
 	logOut io.Writer
+	// Tests shorten these; zero means the constant of the same name.
+	maxInApp                                         int
+	requestDeadline, smallBodyTimeout, ioIdleTimeout time.Duration
+}
+
+// limit is v, or def when v is zero.
+func (c *config) limit(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// dur is v, or def when v is zero.
+func (c *config) dur(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // Limits of the flags' values.
@@ -48,6 +70,29 @@ const (
 	minTokenLen  = 16
 	maxTokenLen  = 512
 )
+
+// loopbackAddr reports whether addr (host:port) names a loopback host:
+// localhost or a loopback IP. An empty host (":6060") is every interface.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isTrue reads a boolean environment variable: 1, true, yes or on.
+func isTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
 
 // errHelp is returned by parseConfig for -h and -help: the usage was
 // printed, and the program exits with 0.
@@ -85,6 +130,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&workers, "workers", env("SHOWCASE_WORKERS", "2"), "worker processes that serve /stream; 0 serves it in this process (env SHOWCASE_WORKERS)")
 	fs.StringVar(&c.AccessLog, "access-log", getenv("SHOWCASE_ACCESS_LOG"), "`file` the access log (JSON lines) is appended to (env SHOWCASE_ACCESS_LOG; default stderr)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", getenv("SHOWCASE_DEBUG_ADDR"), "`address` of a second listener with pprof and expvar (env SHOWCASE_DEBUG_ADDR; default none)")
+	fs.BoolVar(&c.DebugRemote, "debug-remote", isTrue(getenv("SHOWCASE_DEBUG_REMOTE")), "allow a -debug-addr that is not a loopback address: anyone who reaches it reads profiles and memory statistics (env SHOWCASE_DEBUG_REMOTE=1)")
 	fs.StringVar(&headerTimeout, "header-timeout", env("SHOWCASE_HEADER_TIMEOUT", wsapi.DefaultReadHeaderTimeout.String()), "time a client has to send its request headers (env SHOWCASE_HEADER_TIMEOUT)")
 	lua := fs.String("lua", getenv("SHOWCASE_LUA"), "`path` of wsapi.cgi (env SHOWCASE_LUA; default: wsapi.cgi on PATH; \"off\": no Lua app)")
 	fs.Usage = func() {
@@ -124,6 +170,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if err := checkToken(c.Token); err != nil {
 		return nil, err
+	}
+	if c.DebugAddr != "" && !c.DebugRemote && !loopbackAddr(c.DebugAddr) {
+		return nil, fmt.Errorf("-debug-addr: %q is not a loopback address (127.0.0.1, [::1] or localhost, with a port); "+
+			"the debug listener has no login, so add -debug-remote to serve it there anyway", c.DebugAddr)
 	}
 	if len(c.Password) > 72 {
 		return nil, errors.New("-password: at most 72 bytes (bcrypt ignores the rest)")

@@ -102,3 +102,21 @@ func TestParseConfigRefusesBadValues(t *testing.T) {
 		t.Errorf("-h: %v, want errHelp", err)
 	}
 }
+
+func TestDebugAddrMustBeLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{"127.0.0.1:6060": true, "[::1]:6060": true, "localhost:0": true,
+		":6060": false, "0.0.0.0:6060": false, "192.0.2.1:6060": false, "example.com:6060": false} {
+		_, err := parseConfig([]string{"-debug-addr", addr, "-lua", "off"}, env(nil), io.Discard)
+		if (err == nil) != ok {
+			t.Errorf("-debug-addr %s: %v, want ok %v", addr, err, ok)
+		}
+		if !ok {
+			if err != nil && !strings.Contains(err.Error(), "-debug-remote") {
+				t.Errorf("-debug-addr %s: %v does not name -debug-remote", addr, err)
+			}
+			if _, err := parseConfig([]string{"-debug-addr", addr, "-debug-remote", "-lua", "off"}, env(nil), io.Discard); err != nil {
+				t.Errorf("-debug-addr %s -debug-remote: %v", addr, err)
+			}
+		}
+	}
+}

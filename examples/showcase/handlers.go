@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
@@ -46,11 +47,14 @@ func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // filesPage is the Page of the files template.
 type filesPage struct {
-	Files       []fileMeta
-	MaxUpload   int64
-	MaxText     string
-	Accept      string // the file input's accept attribute
-	UploadError string // an error of the last no-JavaScript upload
+	Files        []fileMeta
+	MaxUpload    int64
+	MaxText      string
+	MaxFiles     int   // files in one upload
+	MaxTotal     int64 // bytes of one upload's body
+	MaxTotalText string
+	Accept       string // the file input's accept attribute
+	UploadError  string // an error of the last no-JavaScript upload
 }
 
 // filesPage lists the user's files, with the upload form (GET /).
@@ -64,6 +68,7 @@ func (s *server) filesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.viewFor(r, "Your files", nil)
 	p := filesPage{Files: files, MaxUpload: s.cfg.MaxUpload, MaxText: formatSize(s.cfg.MaxUpload),
+		MaxFiles: maxFilesPerUpload, MaxTotal: s.maxBody, MaxTotalText: formatSize(s.maxBody),
 		Accept: "text/plain,image/png,image/jpeg,image/gif,image/webp,application/pdf,application/zip,*/*"}
 	// Upload errors go beside the form; the other messages above it.
 	kept := v.Flashes[:0]
@@ -173,6 +178,9 @@ func uploadError(err error, maxFile int64) (int, string) {
 		}
 		return e.Status, "Files of " + kind + " are not allowed: upload text, images (PNG, JPEG, GIF, WebP), PDF, ZIP or other binary files."
 	case http.StatusBadRequest:
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return e.Status, "The upload stopped: no data came for " + ioIdleTimeout.String() + ". Try again."
+		}
 		return e.Status, "The upload could not be read: " + e.Reason + "."
 	case http.StatusServiceUnavailable:
 		return e.Status, "The upload was cut short; try again."
@@ -192,6 +200,11 @@ func (s *server) download(w http.ResponseWriter, r *http.Request) {
 	m, f, err := s.files.open(auth.IdentityOf(r).Name, id)
 	if errors.Is(err, errNotFound) {
 		s.fail(w, r, http.StatusNotFound, "There is no such file.")
+		return
+	}
+	if errors.Is(err, errDamaged) {
+		s.logFor(r).Error("showcase: a file's metadata is damaged", "id", id, "error", err.Error())
+		s.fail(w, r, http.StatusNotFound, "This file's record is damaged, so it cannot be sent: delete it and upload it again.")
 		return
 	}
 	if err != nil {

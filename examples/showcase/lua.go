@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/wsapi-go/wsapi"
 )
@@ -41,3 +42,17 @@ func (s *server) luaApp() (http.Handler, error) {
 	app.InheritEnv = []string{"LUA_PATH", "LUA_CPATH", "LUA_INIT"}
 	return app, nil
 }
+
+// luaHeaders gives the Lua app's pages the site's content security policy
+// (its own style sheet, no script at all), set before the app runs.
+func luaHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", luaCSP)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// luaCSP is the policy of the Lua app's pages: they may use this site's
+// style sheet and post forms to it, and nothing else.
+var luaCSP = strings.Join([]string{"default-src 'none'", "style-src 'self'", "img-src 'self'",
+	"form-action 'self'", "base-uri 'none'", "frame-ancestors 'none'"}, "; ")

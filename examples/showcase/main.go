@@ -50,7 +50,9 @@
 //	-tmp DIR               SHOWCASE_TMP: uploads in progress; default
 //	                       DATA/tmp. Nothing of a request is left there after it
 //	-password PW           SHOWCASE_PASSWORD: the demo user's password;
-//	                       default: generated at start and printed
+//	                       default: generated at start and printed. Flags
+//	                       are visible to other local users (ps): prefer
+//	                       the environment variables for -password and -token
 //	-token TOKEN           SHOWCASE_TOKEN: the demo API bearer token (16 to
 //	                       512 characters); default: generated and printed
 //	-redis ADDR            SHOWCASE_REDIS: sessions and brute-force counts in
@@ -68,8 +70,13 @@
 //	                       per request, is appended to FILE; default stderr
 //	-debug-addr ADDR       SHOWCASE_DEBUG_ADDR: a second listener with
 //	                       net/http/pprof (/debug/pprof/) and expvar
-//	                       (/debug/vars, with "goroutines" and "open_fds");
-//	                       never on the public listener
+//	                       (/debug/vars, with "goroutines" and "open_fds",
+//	                       never the command line); never on the public
+//	                       listener. A loopback address only (127.0.0.1:6060,
+//	                       [::1]:6060, localhost:6060), and requests whose Host
+//	                       is one, unless -debug-remote is given
+//	-debug-remote          SHOWCASE_DEBUG_REMOTE=1: allow any -debug-addr; it
+//	                       has no login, so only behind a firewall
 //	-header-timeout D      SHOWCASE_HEADER_TIMEOUT: the time a client has to
 //	                       send its request headers; default 10s
 //	-lua PATH              SHOWCASE_LUA: wsapi.cgi (Debian's lua-wsapi);
@@ -86,13 +93,43 @@
 // -password and -token. A logout revokes its login on the instance that
 // served it; the session itself is gone everywhere.
 //
+// # Time limits
+//
+// A client has -header-timeout for its headers. A request other than an
+// upload has 5 seconds to send its body, of 64 KiB at most, read before
+// the request may take one of the 256 slots of the bulkhead: a client that
+// trickles a login form is cut at the door and never holds a slot, and
+// /healthz is answered before the bulkhead too. Requests get 2 minutes in
+// the app, but uploads, downloads and /stream: those take as long as they
+// need while bytes move, and are cut after 30 seconds without progress (the
+// read deadline of an upload moves as its body arrives; a download's write
+// deadline moves at each write). A download carries its Content-Length, so
+// a download cut short is an error for the client, never a short file.
+//
+// # Brute-force limits
+//
+// Failed logins count per client address (50 in 15 minutes) and per user
+// name (10 in 15 minutes, the auth filter's UserLimiter). The per-user
+// limit stops a password guessed from many addresses; its price is that
+// anyone can keep a user, the demo admin included, locked out with 10 bad
+// passwords every 15 minutes. A site that fears this more than distributed
+// guessing raises userAttempts or drops the UserLimiter.
+//
 // # Files on disk
 //
 // DATA/files/USER/ holds ID.data, a file's content, and ID.json, its
 // metadata (id, cleaned original name, size, sniffed type, SHA-256, time),
 // written to a temporary file and renamed into place, so that a crash never
 // leaves half of it. Ids are 128 random bits in hex; anything else is
-// refused before a path is built. DATA/htpasswd holds bcrypt hashes:
+// refused before a path is built. A file whose metadata is damaged is left
+// out of the list (and logged) and can still be deleted
+// (DELETE /api/files/ID). DATA and -tmp are created with mode 0700; one
+// that exists and belongs to another user, or that group or others may
+// write to, is refused at start (the default DATA is a well-known name in
+// the shared temporary directory). At start, what a crash left (temporary
+// metadata, content without metadata, the upload filter's upload-* files
+// in -tmp and .upload-move-* copies) is removed once it is an hour old.
+// DATA/htpasswd holds bcrypt hashes:
 // users added with `htpasswd -B DATA/htpasswd NAME` can log in at once
 // (without the admin role).
 package main
@@ -111,7 +148,6 @@ import (
 	"time"
 
 	"github.com/wsapi-go/wsapi"
-	"github.com/wsapi-go/wsapi/filter"
 	"github.com/wsapi-go/wsapi/filters/auth"
 	"github.com/wsapi-go/wsapi/filters/isolate"
 	"github.com/wsapi-go/wsapi/filters/mux"
@@ -199,7 +235,7 @@ func serveNative(ctx context.Context, l *wsapi.Launcher, s *server, stdout io.Wr
 			ln.Close()
 			return fmt.Errorf("-debug-addr: %w", err)
 		}
-		dbg = &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		dbg = &http.Server{Handler: debugHandler(s.cfg.DebugRemote), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = dbg.Serve(dln) }()
 		defer dbg.Close()
 	}
@@ -245,7 +281,9 @@ func runWorker() int {
 	where := "worker process " + workerSlot()
 	m := mux.New()
 	m.Mount("/stream", newStreamApp(p, where))
-	h := wsapi.New(&isolate.Recover{}, filter.Named("securityHeaders", securityHeaders)).Then(m)
+	// No securityHeaders here: the server's stack sets them on the answer
+	// it proxies, and a second set would repeat each header.
+	h := wsapi.New(&isolate.Recover{}).Then(m)
 	if err := serveWorker(h); err != nil {
 		log.Error("showcase worker: " + err.Error())
 		return 1

@@ -39,9 +39,13 @@ var allowedTypes = []string{
 // Settings that have no flag.
 const (
 	maxFilesPerUpload = 16
-	requestDeadline   = 2 * time.Minute // the longest a request may take in the app
-	maxInApp          = 256             // requests in the app at once (bulkhead)
-	maxQueued         = 1024            // requests waiting for a slot
+	requestDeadline   = 2 * time.Minute  // the longest a request may take in the app (not downloads, uploads, /stream)
+	maxInApp          = 256              // requests in the app at once (bulkhead)
+	smallBodyTimeout  = 5 * time.Second  // the time a request other than an upload has to send its body
+	maxSmallBody      = 64 << 10         // the largest body of a request other than an upload (a login form is a few dozen bytes)
+	ioIdleTimeout     = 30 * time.Second // an upload, download or stream that moves no byte for this long is cut
+	minUploadRate     = 16 << 10         // bytes per second: an upload gets at most MaxBodyBytes / minUploadRate, and an hour at least
+	maxQueued         = 1024             // requests waiting for a slot
 	maxQueueWait      = 10 * time.Second
 	limitWindow       = 15 * time.Minute
 	clientAttempts    = 50 // failed logins or tokens per client in the window
@@ -67,6 +71,7 @@ type server struct {
 	workers      io.Closer // nil when /stream runs in this process
 	workersReady func() int
 	accessLog    *os.File
+	maxBody      int64 // the upload filter's MaxBodyBytes
 }
 
 // newServer builds the app from cfg: it writes the demo user's htpasswd
@@ -84,9 +89,9 @@ func newServer(cfg *config, log *slog.Logger) (_ *server, err error) {
 			s.Close()
 		}
 	}()
-	for _, d := range []string{cfg.Data, cfg.Tmp} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("showcase: %w", err)
+	for _, d := range []struct{ flag, path string }{{"-data", cfg.Data}, {"-tmp", cfg.Tmp}, {"-data", filepath.Join(cfg.Data, "files")}} {
+		if err := privateDir(d.path); err != nil {
+			return nil, fmt.Errorf("showcase: %s: %w", d.flag, err)
 		}
 	}
 	if s.pages, err = loadPages(); err != nil {
@@ -95,7 +100,8 @@ func newServer(cfg *config, log *slog.Logger) (_ *server, err error) {
 	if s.files, err = newStore(filepath.Join(cfg.Data, "files")); err != nil {
 		return nil, fmt.Errorf("showcase: %w", err)
 	}
-	if n := s.files.sweep(time.Now()); n > 0 {
+	s.files.log = log
+	if n := s.files.sweep(time.Now()) + sweepTmp(cfg.Tmp, time.Now()); n > 0 {
 		log.Info("showcase: removed files that a crash left behind", "count", n)
 	}
 
@@ -179,10 +185,23 @@ func newServer(cfg *config, log *slog.Logger) (_ *server, err error) {
 
 	// Isolation: panics recovered, at most maxInApp requests in the app
 	// with a queue, and, next to the app, a deadline per request.
-	iso := isolate.New(0, maxInApp)
+	//
+	// The bulkhead's place: it comes after frontDoor, which answers
+	// /healthz and reads the small bodies (a login form) in full, under
+	// smallBodyTimeout and maxSmallBody, before a request may take a
+	// slot. A client that trickles its body, logged in or not, thus
+	// never holds a slot: it is cut after a few seconds at the door. The
+	// requests that do hold a slot for long are uploads (their body is
+	// read in the app), downloads and streams, and the auth filter lets
+	// those through for logged-in users only, so anonymous clients
+	// cannot starve the site; they get at most a bcrypt comparison per
+	// login, which the brute-force limits bound. The bulkhead stays in
+	// front of session and auth so that it also bounds the session
+	// store's and bcrypt's work.
+	iso := isolate.New(0, cfg.limit(cfg.maxInApp, maxInApp))
 	iso.Bulkhead.Queue = maxQueued
 	iso.Bulkhead.MaxWait = maxQueueWait
-	deadline := &isolate.Deadline{Timeout: requestDeadline}
+	deadline := &isolate.Deadline{Timeout: cfg.dur(cfg.requestDeadline, requestDeadline)}
 
 	up := upload.New()
 	up.MaxFileBytes = cfg.MaxUpload
@@ -190,9 +209,11 @@ func newServer(cfg *config, log *slog.Logger) (_ *server, err error) {
 	up.MaxBodyBytes = 4*cfg.MaxUpload + 1<<20
 	up.AllowedTypes = allowedTypes
 	up.Sink = upload.DirSink{Dir: cfg.Tmp}
+	s.maxBody = up.MaxBodyBytes
 
 	s.stack = wsapi.New(logs, filter.Named("securityHeaders", securityHeaders), filter.Named("refuseDotSegments", s.refuseDotSegments),
-		iso, sessions, web, up, deadline)
+		filter.Named("frontDoor", s.frontDoor), iso, sessions, web, up,
+		filter.Named("isolate.Deadline (not for uploads, downloads, /stream)", s.deadlineExceptTransfers(deadline)))
 
 	// The parts, each mounted on the mux with the rules it needs.
 	stream, err := s.streamApp()
@@ -208,7 +229,7 @@ func newServer(cfg *config, log *slog.Logger) (_ *server, err error) {
 	s.mux.Mount("/api", wsapi.New(api, auth.RequireScope("files")).Then(s.apiRouter()))
 	s.mux.Mount("/stream", auth.Require().Wrap(filter.Func(withStreamUser).Wrap(stream)))
 	s.mux.Mount("/admin", auth.RequireRole("admin").Wrap(s.recoverPage(http.HandlerFunc(s.adminPage))))
-	s.mux.Mount("/lua", auth.Require().Wrap(lua))
+	s.mux.Mount("/lua", auth.Require().Wrap(luaHeaders(lua)))
 	s.handler = s.stack.Then(s.mux)
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -25,6 +26,7 @@ import (
 // never listed, and swept at start once it is an hour old.
 type store struct {
 	root string
+	log  *slog.Logger // where damaged metadata is reported; nil: slog.Default()
 
 	// touch, when set, is called with each path the store is about to
 	// use on disk; tests check that bad ids never get that far.
@@ -53,6 +55,9 @@ const (
 // errNotFound is the error of a file that does not exist for that user, or
 // an id that cannot be one.
 var errNotFound = errors.New("no such file")
+
+// errDamaged is the error of metadata that cannot be read as such.
+var errDamaged = errors.New("damaged metadata")
 
 func newStore(root string) (*store, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
@@ -161,8 +166,14 @@ func (s *store) list(user string) ([]fileMeta, error) {
 			continue
 		}
 		m, err := s.meta(user, id)
+		if errors.Is(err, errNotFound) {
+			continue // removed meanwhile
+		}
 		if err != nil {
-			continue // removed meanwhile, or unreadable: not listed
+			// Damaged metadata: the file is not listed, and can still be
+			// deleted (remove needs no metadata).
+			s.logger().Error("showcase: a file's metadata is damaged; it is left out of the list", "user", user, "id", id, "error", err.Error())
+			continue
 		}
 		files = append(files, m)
 	}
@@ -189,10 +200,10 @@ func (s *store) meta(user, id string) (fileMeta, error) {
 	}
 	var m fileMeta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fileMeta{}, fmt.Errorf("metadata of %s: %w", id, err)
+		return fileMeta{}, fmt.Errorf("%w of %s: %w", errDamaged, id, err)
 	}
 	if m.ID != id {
-		return fileMeta{}, fmt.Errorf("metadata of %s names %q", id, m.ID)
+		return fileMeta{}, fmt.Errorf("%w of %s: it names %q", errDamaged, id, m.ID)
 	}
 	return m, nil
 }
@@ -210,12 +221,29 @@ func (s *store) open(user, id string) (fileMeta, *os.File, error) {
 	return m, f, err
 }
 
+// logger is where the store reports damaged metadata.
+func (s *store) logger() *slog.Logger {
+	if s.log != nil {
+		return s.log
+	}
+	return slog.Default()
+}
+
 // remove deletes the user's file id: the metadata first, so the file
-// leaves the list at once, then the content.
+// leaves the list at once, then the content. Damaged metadata does not
+// stop it: the returned metadata then holds the id alone, and the name
+// "a damaged file".
 func (s *store) remove(user, id string) (fileMeta, error) {
+	if !validID(id) {
+		return fileMeta{}, errNotFound
+	}
 	m, err := s.meta(user, id)
-	if err != nil {
+	if errors.Is(err, errNotFound) {
 		return m, err
+	}
+	if err != nil {
+		s.logger().Warn("showcase: deleting a file whose metadata is damaged", "user", user, "id", id, "error", err.Error())
+		m = fileMeta{ID: id, Name: "a damaged file"}
 	}
 	if err := os.Remove(s.path(user, id, metaSuffix)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -268,7 +296,9 @@ func (s *store) sweep(now time.Time) int {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			name := e.Name()
-			orphan := strings.HasPrefix(name, tmpPrefix)
+			// .upload-move-*: the upload filter's copy of a file across
+			// file systems, cut short by a crash.
+			orphan := strings.HasPrefix(name, tmpPrefix) || strings.HasPrefix(name, ".upload-move-")
 			if id, ok := strings.CutSuffix(name, dataSuffix); ok && validID(id) {
 				_, err := os.Stat(filepath.Join(dir, id+metaSuffix))
 				orphan = errors.Is(err, fs.ErrNotExist)
@@ -280,6 +310,25 @@ func (s *store) sweep(now time.Time) int {
 				if os.Remove(filepath.Join(dir, name)) == nil {
 					removed++
 				}
+			}
+		}
+	}
+	return removed
+}
+
+// sweepTmp removes the upload filter's temporary files ("upload-*") that
+// a crash left in the uploads-in-progress directory, once they are older
+// than orphanAge. It returns the number of files removed.
+func sweepTmp(dir string, now time.Time) int {
+	removed := 0
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "upload-") || !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil && now.Sub(info.ModTime()) > orphanAge {
+			if os.Remove(filepath.Join(dir, e.Name())) == nil {
+				removed++
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,5 +110,68 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := writeFileAtomic(filepath.Join(dir, "no", "such", "dir"), []byte("x"), 0o600); err == nil {
 		t.Error("writing into a missing directory worked")
+	}
+}
+
+func TestStoreSweepsUploadLeftovers(t *testing.T) {
+	root, tmp := t.TempDir(), t.TempDir()
+	s, err := newStore(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "demo")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{filepath.Join(dir, ".upload-move-1"), filepath.Join(tmp, "upload-2"), filepath.Join(tmp, "upload-new"), filepath.Join(tmp, "keep")} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(p, "new") {
+			_ = os.Chtimes(p, old, old)
+		}
+	}
+	if n := s.sweep(time.Now()) + sweepTmp(tmp, time.Now()); n != 2 {
+		t.Errorf("removed %d files, want 2", n)
+	}
+	for p, want := range map[string]bool{filepath.Join(dir, ".upload-move-1"): false, filepath.Join(tmp, "upload-2"): false,
+		filepath.Join(tmp, "upload-new"): true, filepath.Join(tmp, "keep"): true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s there: %v, want %v", p, err == nil, want)
+		}
+	}
+}
+
+func TestDamagedMetadata(t *testing.T) {
+	a := start(t)
+	c := a.client()
+	c.mustLogin(demoUser, testPassword)
+	good := putFile(t, a, demoUser, []byte("good"))
+	bad := putFile(t, a, demoUser, []byte("bad"))
+	if err := os.WriteFile(filepath.Join(a.s.files.dir(demoUser), bad+metaSuffix), []byte(`{"id": "`+bad+`", broken`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	auth := []string{"Authorization", "Bearer " + testToken}
+	resp, body := c.do("GET", "/api/files", nil, auth...)
+	if resp.StatusCode != 200 || !strings.Contains(body, good) || strings.Contains(body, bad) {
+		t.Errorf("list with damaged metadata: %d %s", resp.StatusCode, body)
+	}
+	if !strings.Contains(a.logs.String(), "metadata is damaged") {
+		t.Errorf("the damaged metadata was not logged:\n%s", a.logs)
+	}
+	if resp, _ := c.do("GET", "/api/files/"+bad, nil, auth...); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("download of a damaged file: %d, want 404", resp.StatusCode)
+	}
+	if resp, body := c.do("DELETE", "/api/files/"+bad, nil, auth...); resp.StatusCode != http.StatusNoContent {
+		t.Errorf("delete of a damaged file: %d %s, want 204", resp.StatusCode, body)
+	}
+	for _, suffix := range []string{metaSuffix, dataSuffix} {
+		if _, err := os.Stat(filepath.Join(a.s.files.dir(demoUser), bad+suffix)); err == nil {
+			t.Errorf("%s%s is still there", bad, suffix)
+		}
+	}
+	if resp, _ := c.do("DELETE", "/api/files/"+bad, nil, auth...); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("delete again: %d, want 404", resp.StatusCode)
 	}
 }

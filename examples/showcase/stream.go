@@ -76,7 +76,7 @@ func newStreamApp(p *pages, where string) filter.AppFunc {
 		intro := `<section class="card"><h1>A streamed page</h1>` +
 			`<p>This page is a WSAPI-style app (<code>filter.AppFunc</code>): its body is an iterator, and each chunk is flushed as it is yielded. ` +
 			`It is served by process <strong id="stream-pid">` + strconv.Itoa(os.Getpid()) + `</strong> (` + html.EscapeString(where) + `), ` +
-			`with SCRIPT_NAME <code>` + html.EscapeString(env.ScriptName()) + `</code> and PATH_INFO <code>` + html.EscapeString(shown(env.PathInfo())) + `</code>.</p>` +
+			`with SCRIPT_NAME ` + shown(env.ScriptName()) + ` and PATH_INFO ` + shown(env.PathInfo()) + `.</p>` +
 			`<ol id="chunks">` + "\n"
 		ctx, draining := r.Context(), wsapi.Draining(r) // nil (never ready) in a worker
 		return http.StatusOK, h, filter.TextChunks(func(yield func(string) bool) {
@@ -108,12 +108,13 @@ func newStreamApp(p *pages, where string) filter.AppFunc {
 	}
 }
 
-// shown is s, or "" in quotes when s is empty, to show on a page.
+// shown is s as HTML code, or the word "empty" when s is empty, to show
+// on a page.
 func shown(s string) string {
 	if s == "" {
-		return `""`
+		return "empty"
 	}
-	return s
+	return "<code>" + html.EscapeString(s) + "</code>"
 }
 
 // intParam reads a whole number from s, def when s is empty or not a

@@ -67,6 +67,9 @@ func TestStreamInProcess(t *testing.T) {
 	c.mustLogin(demoUser, testPassword)
 	// A client cannot pass for another user through the app's header.
 	resp, body := c.do("GET", "/stream?n=5&ms=1", nil, streamUserHeader, "mallory")
+	if len(resp.Header.Values("X-Frame-Options")) != 1 {
+		t.Errorf("X-Frame-Options %q, want one", resp.Header.Values("X-Frame-Options"))
+	}
 	if resp.StatusCode != 200 || resp.ContentLength != -1 {
 		t.Fatalf("GET /stream: %d, length %d", resp.StatusCode, resp.ContentLength)
 	}
@@ -75,6 +78,35 @@ func TestStreamInProcess(t *testing.T) {
 		`<strong id="stream-pid">`+strconv.Itoa(os.Getpid())+`</strong>`)
 	if strings.Contains(body, "mallory") {
 		t.Errorf("the client's %s header reached the app", streamUserHeader)
+	}
+	contains(t, "the stream", body, "PATH_INFO empty.")
+}
+
+func TestStreamHeadersCannotBeSpoofed(t *testing.T) {
+	// alice has no admin role: the admin link must not appear on her
+	// stream page, whatever headers she sends. (demo is an admin, so the
+	// header of the admin role cannot be tested with demo.)
+	a := start(t, withUser(t, alice, alicePass))
+	c := a.client()
+	c.mustLogin(alice, alicePass)
+	resp, body := c.do("GET", "/stream?n=1&ms=0", nil, streamAdminHeader, "1", streamUserHeader, "demo")
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /stream as alice: %d", resp.StatusCode)
+	}
+	contains(t, "alice's stream", body, `<span id="user">alice</span>`)
+	if strings.Contains(body, `href="/admin"`) {
+		t.Errorf("alice's stream page links to /admin: the client's %s header reached the app", streamAdminHeader)
+	}
+	// The unit that does it: without withStreamUser's removal, the
+	// client's headers would stay.
+	var got http.Header
+	h := withStreamUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
+	r := filtertest.Get("/stream")
+	r.Header.Set(streamUserHeader, "mallory")
+	r.Header.Set(streamAdminHeader, "1")
+	h.ServeHTTP(filtertest.NewRecorder(), r) // anonymous: no identity
+	if got.Get(streamUserHeader) != "" || got.Get(streamAdminHeader) != "" {
+		t.Errorf("an anonymous request kept the client's headers: %v", got)
 	}
 }
 
@@ -98,6 +130,9 @@ func TestStreamInWorkerProcesses(t *testing.T) {
 		t.Fatalf("GET /stream: %d %s", resp.StatusCode, body)
 	}
 	checkChunks(t, body, 3)
+	if len(resp.Header.Values("X-Frame-Options")) != 1 || len(resp.Header.Values("X-Content-Type-Options")) != 1 {
+		t.Errorf("security headers from a worker: %v, want each once", resp.Header)
+	}
 	m := regexp.MustCompile(`<strong id="stream-pid">(\d+)</strong> \(worker process \d\)`).FindStringSubmatch(body)
 	if m == nil || m[1] == strconv.Itoa(os.Getpid()) {
 		t.Errorf("not served by a worker process:\n%s", body)

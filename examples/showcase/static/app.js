@@ -1,6 +1,8 @@
 // The upload form's progress bar: the upload goes through XMLHttpRequest
 // (upload.onprogress), asks for JSON, and adds the new files to the table
 // without reloading the page. Without JavaScript the form posts as usual.
+// The times of the table are shown in the browser's time zone, the same
+// way for the rows the server wrote and the rows added here.
 (function () {
   'use strict';
 
@@ -16,6 +18,30 @@
   var table = document.getElementById('files');
   var maxBytes = Number(form.getAttribute('data-max-upload')) || 0;
   var maxText = form.getAttribute('data-max-text') || '';
+  var maxFiles = Number(form.getAttribute('data-max-files')) || 0;
+  var maxTotal = Number(form.getAttribute('data-max-total')) || 0;
+  var maxTotalText = form.getAttribute('data-max-total-text') || '';
+  var busy = false; // an upload is running: no second one meanwhile
+
+  function pad(n) {
+    return (n < 10 ? '0' : '') + n;
+  }
+
+  // formatTime writes an RFC 3339 time as the server's pages do:
+  // "2006-01-02 15:04", in local time.
+  function formatTime(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) {
+      return iso;
+    }
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) +
+      ' ' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  var times = table ? table.querySelectorAll('td.file-time time') : [];
+  for (var t = 0; t < times.length; t++) {
+    times[t].textContent = formatTime(times[t].getAttribute('datetime'));
+  }
 
   function setPercent(p) {
     bar.value = p;
@@ -69,7 +95,7 @@
     var when = cell('file-time', '');
     var time = document.createElement('time');
     time.dateTime = f.time;
-    time.textContent = new Date(f.time).toLocaleString();
+    time.textContent = formatTime(f.time);
     when.appendChild(time);
     tr.appendChild(when);
     var actions = cell('actions', '');
@@ -91,20 +117,50 @@
     tbody.insertBefore(tr, tbody.firstChild);
   }
 
+  // done ends an upload, whatever its outcome: the form takes the next one.
+  function done() {
+    busy = false;
+    button.disabled = false;
+  }
+
+  // failed ends an upload that did not store the files, with msg.
+  function failed(msg) {
+    done();
+    setPercent(0);
+    showError(msg);
+  }
+
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
+    if (busy) {
+      return; // Enter or requestSubmit while an upload runs
+    }
     clearError();
     var files = input.files;
     if (!files || files.length === 0) {
       showError('Choose a file to upload.');
       return;
     }
+    // The server's limits, checked here too: past them it answers in the
+    // middle of the body and closes the connection, which a browser tells
+    // as a network error rather than the server's message.
+    if (maxFiles && files.length > maxFiles) {
+      showError('The upload is too large: at most ' + maxFiles + ' files at once.');
+      return;
+    }
+    var total = 0;
     for (var i = 0; i < files.length; i++) {
       if (maxBytes && files[i].size > maxBytes) {
-        showError(files[i].name + ' is too large: the largest file allowed is ' + maxText + '.');
+        showError('The file ' + files[i].name + ' is too large: the largest file allowed is ' + maxText + '.');
         return;
       }
+      total += files[i].size;
     }
+    if (maxTotal && total > maxTotal) {
+      showError('The upload is too large: at most ' + maxTotalText + ' in all.');
+      return;
+    }
+    busy = true;
     var xhr = new XMLHttpRequest();
     xhr.open('POST', form.action);
     xhr.setRequestHeader('Accept', 'application/json');
@@ -115,7 +171,6 @@
       }
     };
     xhr.onload = function () {
-      button.disabled = false;
       var body = null;
       try {
         body = JSON.parse(xhr.responseText);
@@ -123,6 +178,7 @@
         body = null;
       }
       if (xhr.status === 201 && body && body.files) {
+        done();
         setPercent(100);
         for (var i = 0; i < body.files.length; i++) {
           addRow(body.files[i]);
@@ -130,17 +186,20 @@
         input.value = '';
         return;
       }
-      setPercent(0);
       if (xhr.status === 401) {
-        showError('You are no longer logged in: reload the page and log in again.');
+        failed('You are no longer logged in: reload the page and log in again.');
       } else {
-        showError(body && body.error ? body.error : 'The upload failed (status ' + xhr.status + ').');
+        failed(body && body.error ? body.error : 'The upload failed (status ' + xhr.status + ').');
       }
     };
     xhr.onerror = function () {
-      button.disabled = false;
-      setPercent(0);
-      showError('The upload failed: the connection was closed. The file may be too large, or the server is unreachable.');
+      failed('The upload failed: the connection was closed. The file may be too large, or the server is unreachable.');
+    };
+    xhr.onabort = function () {
+      failed('The upload was stopped.');
+    };
+    xhr.ontimeout = function () {
+      failed('The upload took too long and was stopped.');
     };
     button.disabled = true;
     setPercent(0);
