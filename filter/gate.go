@@ -28,12 +28,13 @@ import (
 // the response went through, writes go straight to the wrapped writer and
 // Drop returns at once.
 type Gate struct {
-	mu     sync.Mutex
-	state  atomic.Uint32
-	w      http.ResponseWriter
-	header http.Header
-	decide func(code int, h http.Header) bool
-	writer http.ResponseWriter
+	mu       sync.Mutex
+	state    atomic.Uint32
+	hijacked atomic.Bool
+	w        http.ResponseWriter
+	header   http.Header
+	decide   func(code int, h http.Header) bool
+	writer   http.ResponseWriter
 }
 
 // ErrDropped is returned by a gate's writer for Hijack and Push after the
@@ -86,6 +87,10 @@ func (g *Gate) Drop() bool {
 
 // Passed reports whether the app's headers went through.
 func (g *Gate) Passed() bool { return g.state.Load() == gatePassed }
+
+// Hijacked reports whether the app took the connection over (Hijack),
+// which lets the response through without a status to decide on.
+func (g *Gate) Hijacked() bool { return g.hijacked.Load() }
 
 // Finish ends the app's turn, after it returned: an app that sent nothing
 // is taken to have answered 200 with no body, as net/http would, and that
@@ -251,6 +256,7 @@ func (g *Gate) hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	conn, brw, err := g.w.(http.Hijacker).Hijack()
 	if err == nil {
+		g.hijacked.Store(true)
 		g.state.Store(gatePassed)
 	}
 	return conn, brw, err

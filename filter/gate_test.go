@@ -271,3 +271,25 @@ func TestCheckpoint(t *testing.T) {
 
 // mountBeginHandler attaches the exchange and calls h.
 func mountBeginHandler(h http.Handler) http.Handler { return mountBegin(h) }
+
+func TestGateHijacked(t *testing.T) {
+	_, w := filtertest.NewWriter(filtertest.Hijacker)
+	g := filter.NewGate(w, nil)
+	if g.Hijacked() {
+		t.Fatal("hijacked before Hijack")
+	}
+	if _, _, err := g.Writer().(http.Hijacker).Hijack(); err != nil {
+		t.Fatal(err)
+	}
+	if !g.Hijacked() || !g.Passed() || g.Drop() {
+		t.Errorf("after Hijack: hijacked %v, passed %v", g.Hijacked(), g.Passed())
+	}
+
+	// A response that passed with a status was not hijacked.
+	_, w = filtertest.NewWriter(0)
+	g = filter.NewGate(w, nil)
+	g.Writer().WriteHeader(http.StatusOK)
+	if g.Hijacked() || !g.Passed() {
+		t.Errorf("after WriteHeader: hijacked %v, passed %v", g.Hijacked(), g.Passed())
+	}
+}

@@ -109,7 +109,6 @@ type deadlineState struct {
 	head     bool // a HEAD request: the answer has no body
 	gate     *filter.Gate
 	turn     atomic.Int32
-	decided  atomic.Bool    // the app's headers went through the gate
 	returned bool           // the app returned normally
 	fired    sync.WaitGroup // done when the timeout function has finished
 
@@ -141,7 +140,7 @@ func (c *deadliner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := &deadlineState{c: c, x: x, under: x.Underlying(), head: r.Method == http.MethodHead}
 	s.parent, s.deadline = r.Context(), time.Now().Add(c.timeout)
 	s.r = r.WithContext(s)
-	s.gate = filter.NewGate(w, s.decide)
+	s.gate = filter.NewGate(w, nil)
 	s.fired.Add(1)
 	slot := timerSlots.Get().(*timerSlot)
 	slot.s = s
@@ -149,13 +148,6 @@ func (c *deadliner) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.end(slot)
 	c.next.ServeHTTP(s.gate.Writer(), s.r)
 	s.returned = true
-}
-
-// decide runs when the app's headers go through the gate: a response
-// that passed without it was hijacked.
-func (s *deadlineState) decide(int, http.Header) bool {
-	s.decided.Store(true)
-	return true
 }
 
 // timedOut runs on the timer's goroutine at the deadline. It must not
@@ -174,7 +166,7 @@ func (s *deadlineState) timedOut() {
 	// Close the gate before the app hears of the deadline, so that what
 	// it writes when it does is dropped.
 	dropped := s.gate.Drop()
-	if !dropped && !s.decided.Load() {
+	if !dropped && s.gate.Hijacked() {
 		// The connection was hijacked (a WebSocket): it is the app's now,
 		// and the deadline no longer applies to it.
 		return

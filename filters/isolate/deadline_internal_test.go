@@ -17,7 +17,7 @@ func TestDeadlineTimerAfterReturn(t *testing.T) {
 	rec := httptest.NewRecorder()
 	s := &deadlineState{c: c, under: rec}
 	s.parent, s.deadline = context.Background(), time.Now()
-	s.gate = filter.NewGate(rec, s.decide)
+	s.gate = filter.NewGate(rec, nil)
 	s.fired.Add(1)
 	s.turn.CompareAndSwap(turnRunning, turnEnded) // as end does first
 	s.timedOut()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -74,6 +75,7 @@ type Filter struct {
 	keysOnce sync.Once
 	mine     *filter.Key[*config] // this filter's work on an exchange
 	late     *filter.Key[bool]    // its session changed after the headers
+	fresh    *filter.Key[*fresh]  // its session, when made on demand
 }
 
 // New returns a session filter on store with secure defaults: cookie
@@ -127,7 +129,8 @@ type config struct {
 	// Per filter: several session filters (or one listed twice) on one
 	// request each keep their own state and save their own session once.
 	mine       *filter.Key[*config]
-	late       *filter.Key[bool] // changed after the headers went out
+	late       *filter.Key[bool]   // changed after the headers went out
+	fresh      *filter.Key[*fresh] // the new session, made on demand
 	commitHook func(*filter.Exchange)
 	finishHook func(*filter.Exchange)
 }
@@ -159,8 +162,9 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 	f.keysOnce.Do(func() {
 		f.mine = filter.NewKey[*config]("session:" + f.Manager.Cookie.Name)
 		f.late = filter.NewKey[bool]("session-late:" + f.Manager.Cookie.Name)
+		f.fresh = filter.NewKey[*fresh]("session-fresh:" + f.Manager.Cookie.Name)
 	})
-	c.mine, c.late = f.mine, f.late
+	c.mine, c.late, c.fresh = f.mine, f.late, f.fresh
 	c.commitHook, c.finishHook = c.commit, c.finish // method values made once
 	if c.onError == nil {
 		c.onError = c.defaultError
@@ -182,15 +186,24 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, err := c.m.Load(r.Context(), c.token(r))
-	if err != nil {
-		c.onError(w, r, err)
-		return
-	}
 	// scs keeps the session in a context value; the exchange answers that
 	// lookup for the request's context, so no second request copy is made
 	// and scs's own accessors work on r.Context() too.
-	x.SetContextValue(c.key, ctx.Value(c.key))
+	if token := c.token(r); token != "" {
+		ctx, err := c.m.Load(r.Context(), token)
+		if err != nil {
+			c.onError(w, r, err)
+			return
+		}
+		x.SetContextValue(c.key, ctx.Value(c.key))
+	} else {
+		// No cookie: the new session is made when something first asks
+		// for it. Requests that never do (API calls, static files,
+		// robots) cost no session data at all.
+		f := &fresh{c: c}
+		c.fresh.Set(x, f)
+		x.SetContextProvider(c.key, f)
+	}
 	c.mine.Set(x, c)
 	cfgKey.Set(x, c)
 	filter.SetSessions(x, sessions) // for filters that do not import this package
@@ -198,6 +211,37 @@ func (c *config) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.OnHeaders(c.commitHook)
 	x.OnFinish(c.finishHook)
 	c.next.ServeHTTP(w, r)
+}
+
+// fresh is the session of a request that came without a session cookie:
+// made by scs when the request's context is first asked for it, by the
+// app, a filter or the filter's own hooks. Until then there is nothing to
+// save, and nothing is made.
+type fresh struct {
+	c    *config
+	once sync.Once
+	done atomic.Bool
+	sd   any // scs's session data
+}
+
+// ContextValue makes the new session on the first call and returns it. It
+// is safe for concurrent use, also after the request finished.
+func (f *fresh) ContextValue(any) any {
+	f.once.Do(func() {
+		// Without a token scs makes a new, empty session: no store access,
+		// no error.
+		ctx, _ := f.c.m.Load(context.Background(), "")
+		f.sd = ctx.Value(f.c.key)
+		f.done.Store(true)
+	})
+	return f.sd
+}
+
+// made reports whether x's request has a session to save: one loaded from
+// the store, or a new one that something asked for.
+func (c *config) made(x *filter.Exchange) bool {
+	f, ok := c.fresh.Get(x)
+	return !ok || f.done.Load()
 }
 
 // token returns the session token from the request's cookie, or "" when
@@ -220,6 +264,9 @@ func (c *config) token(r *http.Request) string {
 // commit saves a changed session and writes the cookie, just before the
 // headers go out.
 func (c *config) commit(x *filter.Exchange) {
+	if !c.made(x) {
+		return
+	}
 	ctx := x.Request().Context()
 	switch c.m.Status(ctx) {
 	case scs.Modified:
@@ -240,6 +287,9 @@ func (c *config) commit(x *filter.Exchange) {
 // a logging filter set a request id, it also leaves a loggable session id on
 // the exchange for the access line.
 func (c *config) finish(x *filter.Exchange) {
+	if !c.made(x) {
+		return
+	}
 	ctx := x.Request().Context()
 	late, _ := c.late.Get(x)
 	if !late && x.RequestID() == "" {
