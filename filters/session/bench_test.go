@@ -79,7 +79,8 @@ func run(b *testing.B, h http.Handler, ck *http.Cookie) {
 }
 
 // BenchmarkSession compares the filter with scs's own LoadAndSave, on the
-// memory store, in the four cases of a session's life.
+// memory store, in the four cases of a session's life, and for a request
+// that never uses its session.
 func BenchmarkSession(b *testing.B) {
 	ours := session.New(memstore.NewWithCleanupInterval(0))
 	configure(ours.Manager)
@@ -93,6 +94,11 @@ func BenchmarkSession(b *testing.B) {
 	theirsRead, theirsWrite := m.LoadAndSave(scsRead), m.LoadAndSave(scsWrite)
 	oursCookie, theirsCookie := existing(b, oursWrite), existing(b, theirsWrite)
 
+	// A request that never asks for its session (an API call, a static
+	// file): the filter makes none.
+	unused := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	b.Run("no-cookie-unused/wsapi", func(b *testing.B) { run(b, ours.Wrap(unused), nil) })
+	b.Run("no-cookie-unused/scs", func(b *testing.B) { run(b, m.LoadAndSave(unused), nil) })
 	b.Run("no-cookie/wsapi", func(b *testing.B) { run(b, oursRead, nil) })
 	b.Run("no-cookie/scs", func(b *testing.B) { run(b, theirsRead, nil) })
 	b.Run("read-only/wsapi", func(b *testing.B) { run(b, oursRead, oursCookie) })
