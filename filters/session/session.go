@@ -270,7 +270,9 @@ func (c *config) commit(x *filter.Exchange) {
 	ctx := x.Request().Context()
 	switch c.m.Status(ctx) {
 	case scs.Modified:
-		token, expiry, err := c.m.Commit(ctx)
+		saveCtx, cancel := storeContext(ctx)
+		token, expiry, err := c.m.Commit(saveCtx)
+		cancel()
 		if err != nil {
 			c.storeError(x, err)
 			x.SetStatus(http.StatusServiceUnavailable)
@@ -280,6 +282,23 @@ func (c *config) commit(x *filter.Exchange) {
 	case scs.Destroyed:
 		c.writeCookie(x, ctx, "", time.Time{})
 	}
+}
+
+// saveTimeout bounds a save whose request's client went away.
+const saveTimeout = 10 * time.Second
+
+// storeContext returns the context to save the session with: the
+// request's, or, when the client went away (the request's context is
+// cancelled), one with the same values that is not, for up to
+// saveTimeout. The app changed the session and its work is done: the
+// change is saved all the same (a client that drops an upload must not
+// show as a store error), and a store that hangs still cannot hold the
+// request forever.
+func storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 }
 
 // finish saves what the app changed after the headers went out, when the
@@ -298,7 +317,10 @@ func (c *config) finish(x *filter.Exchange) {
 	token := c.m.Token(ctx)
 	if late && x.Panic() == nil {
 		if token != "" && c.m.Status(ctx) == scs.Modified {
-			if _, _, err := c.m.Commit(ctx); err != nil {
+			saveCtx, cancel := storeContext(ctx)
+			_, _, err := c.m.Commit(saveCtx)
+			cancel()
+			if err != nil {
 				c.storeError(x, err)
 			}
 		} else {

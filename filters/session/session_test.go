@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -594,5 +595,62 @@ func TestARejectedPutLeavesANewSessionUnsaved(t *testing.T) {
 	})), "/")
 	if got := rec.SentHeader().Get("Set-Cookie"); got != "" || store.commits != 0 {
 		t.Errorf("a rejected Put on a new session: Set-Cookie %q, %d commits; want none", got, store.commits)
+	}
+}
+
+// ctxStore fails a save whose context is done, as a network store does.
+type ctxStore struct {
+	scs.Store
+	mu      sync.Mutex
+	commits int
+}
+
+func (s *ctxStore) Find(token string) ([]byte, bool, error) { return s.Store.Find(token) }
+func (s *ctxStore) FindCtx(_ context.Context, token string) ([]byte, bool, error) {
+	return s.Store.Find(token)
+}
+func (s *ctxStore) Delete(token string) error { return s.Store.Delete(token) }
+func (s *ctxStore) DeleteCtx(_ context.Context, token string) error {
+	return s.Store.Delete(token)
+}
+func (s *ctxStore) Commit(token string, b []byte, expiry time.Time) error {
+	return s.CommitCtx(context.Background(), token, b, expiry)
+}
+func (s *ctxStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.commits++
+	s.mu.Unlock()
+	return s.Store.Commit(token, b, expiry)
+}
+
+// A client that went away before the answer (a dropped upload) does not
+// make the save fail: the app's change is saved, and no store error is
+// logged or answered.
+func TestASessionIsSavedWhenTheClientWentAway(t *testing.T) {
+	store := &ctxStore{Store: memstore.NewWithCleanupInterval(0)}
+	f := session.New(store)
+	var events int
+	stop := filter.DefaultHub.Subscribe("session:store:error", func(filter.Event) { events++ })
+	defer stop()
+	h := filtertest.Check(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := session.Put(r, "flash", "saved"); err != nil {
+			t.Error(err)
+		}
+		w.WriteHeader(http.StatusSeeOther)
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client is gone
+	rec := filtertest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/", nil).WithContext(ctx))
+	if rec.Code != http.StatusSeeOther || events != 0 {
+		t.Errorf("status %d, %d store errors; want 303 and none", rec.Code, events)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if store.commits != 1 {
+		t.Errorf("%d commits, want 1", store.commits)
 	}
 }
