@@ -131,8 +131,10 @@ func (c *config) sizeWith(ctx context.Context, key string, val any) (int, error)
 	return len(b), err
 }
 
-// noteChange reports a change made after the headers went out.
+// noteChange records that the app changed the session, and reports a
+// change made after the headers went out.
 func (c *config) noteChange(x *filter.Exchange, r *http.Request, key string) {
+	c.changed.Set(x, true)
 	if !x.HeadersSent() {
 		return
 	}
@@ -206,7 +208,11 @@ func RenewToken(r *http.Request) error {
 	if x.HeadersSent() {
 		return ErrHeadersSent
 	}
-	return c.m.RenewToken(ctx)
+	if err := c.m.RenewToken(ctx); err != nil {
+		return err
+	}
+	c.changed.Set(x, true)
+	return nil
 }
 
 // Token returns the session's token ("" for a new session that has not

@@ -76,6 +76,7 @@ type Filter struct {
 	mine     *filter.Key[*config] // this filter's work on an exchange
 	late     *filter.Key[bool]    // its session changed after the headers
 	fresh    *filter.Key[*fresh]  // its session, when made on demand
+	changed  *filter.Key[bool]    // the app changed its session
 }
 
 // New returns a session filter on store with secure defaults: cookie
@@ -131,6 +132,7 @@ type config struct {
 	mine       *filter.Key[*config]
 	late       *filter.Key[bool]   // changed after the headers went out
 	fresh      *filter.Key[*fresh] // the new session, made on demand
+	changed    *filter.Key[bool]   // changed through this package
 	commitHook func(*filter.Exchange)
 	finishHook func(*filter.Exchange)
 }
@@ -163,8 +165,9 @@ func (f *Filter) Wrap(next http.Handler) http.Handler {
 		f.mine = filter.NewKey[*config]("session:" + f.Manager.Cookie.Name)
 		f.late = filter.NewKey[bool]("session-late:" + f.Manager.Cookie.Name)
 		f.fresh = filter.NewKey[*fresh]("session-fresh:" + f.Manager.Cookie.Name)
+		f.changed = filter.NewKey[bool]("session-changed:" + f.Manager.Cookie.Name)
 	})
-	c.mine, c.late, c.fresh = f.mine, f.late, f.fresh
+	c.mine, c.late, c.fresh, c.changed = f.mine, f.late, f.fresh, f.changed
 	c.commitHook, c.finishHook = c.commit, c.finish // method values made once
 	if c.onError == nil {
 		c.onError = c.defaultError
@@ -237,6 +240,13 @@ func (f *fresh) ContextValue(any) any {
 	return f.sd
 }
 
+// hasChanged reports whether the app changed x's session through this
+// package (Put, Pop, Remove, RenewToken, flashes).
+func (c *config) hasChanged(x *filter.Exchange) bool {
+	changed, _ := c.changed.Get(x)
+	return changed
+}
+
 // made reports whether x's request has a session to save: one loaded from
 // the store, or a new one that something asked for.
 func (c *config) made(x *filter.Exchange) bool {
@@ -270,6 +280,9 @@ func (c *config) commit(x *filter.Exchange) {
 	ctx := x.Request().Context()
 	switch c.m.Status(ctx) {
 	case scs.Modified:
+		if ctx.Err() != nil && !c.hasChanged(x) {
+			return // see storeContext
+		}
 		saveCtx, cancel := storeContext(ctx)
 		token, expiry, err := c.m.Commit(saveCtx)
 		cancel()
@@ -290,10 +303,18 @@ const saveTimeout = 10 * time.Second
 // storeContext returns the context to save the session with: the
 // request's, or, when the client went away (the request's context is
 // cancelled), one with the same values that is not, for up to
-// saveTimeout. The app changed the session and its work is done: the
-// change is saved all the same (a client that drops an upload must not
-// show as a store error), and a store that hangs still cannot hold the
-// request forever.
+// saveTimeout. A change the app made through this package is saved all
+// the same (a client that drops an upload must not show as a store
+// error), and a store that hangs still cannot hold the request forever.
+//
+// A session the app did not change is not saved when the client went
+// away. scs marks every session it loads as modified when it has an
+// IdleTimeout, to push the expiry back; a request that loaded the session
+// before a newer one changed it would, saving late, write the old data
+// over the new change. The client that would have kept the session alive
+// is gone, so nothing is lost. (Changes made with scs's own functions on
+// r.Context() are not seen here: when the client went away, they are not
+// saved either.)
 func storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if ctx.Err() == nil {
 		return ctx, func() {}

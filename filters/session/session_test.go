@@ -654,3 +654,56 @@ func TestASessionIsSavedWhenTheClientWentAway(t *testing.T) {
 		t.Errorf("%d commits, want 1", store.commits)
 	}
 }
+
+// A request that did not change its session, and whose client went away,
+// does not save it: with an IdleTimeout scs would write the data it loaded
+// over a change a newer request of the same session saved meanwhile.
+func TestAnUnchangedSessionIsNotSavedWhenTheClientWentAway(t *testing.T) {
+	store := &ctxStore{Store: memstore.NewWithCleanupInterval(0)}
+	f := session.New(store)
+	if f.Manager.IdleTimeout == 0 {
+		f.Manager.IdleTimeout = time.Hour
+	}
+	var stale, fresh http.Handler
+	loaded := make(chan struct{})
+	goOn := make(chan struct{})
+	stale = filtertest.Check(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = session.GetString(r, "flash") // loads the session as it is now
+		close(loaded)
+		<-goOn
+	}))
+	fresh = filtertest.Check(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := session.Put(r, "flash", "uploaded"); err != nil {
+			t.Error(err)
+		}
+	}))
+	ck := sessionCookie(t, do(t, fresh, "/"))
+
+	// The stale request loads the session, its client hangs up, and a
+	// newer request changes the session before the stale one ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+		req.AddCookie(ck)
+		stale.ServeHTTP(filtertest.NewRecorder(), req)
+	}()
+	<-loaded
+	cancel()
+	do(t, filtertest.Check(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := session.Put(r, "flash", "second upload"); err != nil {
+			t.Error(err)
+		}
+	})), "/", ck)
+	close(goOn)
+	<-done
+
+	var got string
+	do(t, filtertest.Check(t, f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = session.GetString(r, "flash")
+	})), "/", ck)
+	if got != "second upload" {
+		t.Errorf("flash %q after the stale request ended, want the newer change kept", got)
+	}
+}
