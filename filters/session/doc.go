@@ -25,8 +25,20 @@
 // "session:write:late" event) and saved when the client already holds the
 // session's cookie; RenewToken and Destroy then return ErrHeadersSent.
 //
+// A request that comes without a session cookie gets its new session only
+// when something first asks for it; a request that never does (an API
+// call, a static file) makes no session at all.
+//
+// When the client went away before the answer (a dropped upload), a change
+// the app made through this package is saved all the same, with a context
+// that is not cancelled (for up to 10 seconds). A session the app did not
+// change is then not saved: with an IdleTimeout scs re-saves every session
+// it loads, and a request that loaded it before a newer one changed it
+// would write the old data over the change.
+//
 // The filter adds no context of its own: the exchange answers scs's context
-// lookup, so the Manager's own methods work on r.Context() as well.
+// lookup, so the Manager's own methods work on r.Context() as well (but
+// their changes are not seen as the app's when the client went away).
 //
 // # Defaults
 //
