@@ -2,6 +2,7 @@ package mux
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -169,10 +170,14 @@ func validHost(h string) bool {
 		if end < 0 {
 			return false
 		}
+		// An IPv6 literal, and nothing else: not "[]", not a zone.
 		for _, c := range h[1:end] {
 			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') {
 				return false
 			}
+		}
+		if a, err := netip.ParseAddr(h[1:end]); err != nil || !a.Is6() {
+			return false
 		}
 		name, port = "", h[end+1:]
 		if port != "" && port[0] != ':' {
