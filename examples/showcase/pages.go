@@ -213,11 +213,10 @@ func (s *server) logFor(r *http.Request) *slog.Logger {
 // JSON or as a page (the login page itself for a login refused by the
 // brute-force limit).
 func (s *server) denied(w http.ResponseWriter, r *http.Request, d auth.Denial) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	if d.LoginURL != "" {
-		h.Set("Location", d.LoginURL)
-		w.WriteHeader(http.StatusSeeOther)
+	// The headers every answer to a denial needs: no-store, the challenges
+	// of a 401, the Retry-After of a 429, or the redirect to log in.
+	if status := d.SetHeaders(w.Header()); status == http.StatusSeeOther {
+		w.WriteHeader(status)
 		return
 	}
 	var msg string
@@ -225,9 +224,6 @@ func (s *server) denied(w http.ResponseWriter, r *http.Request, d auth.Denial) {
 	case http.StatusBadRequest:
 		msg = "The Authorization header is malformed."
 	case http.StatusUnauthorized:
-		for _, c := range d.Challenges {
-			h.Add("WWW-Authenticate", c)
-		}
 		msg = "You are not logged in: log in first, or send a valid API token."
 		if errors.Is(d.Err, auth.ErrInvalid) {
 			msg = "The credentials are not valid."
@@ -238,12 +234,7 @@ func (s *server) denied(w http.ResponseWriter, r *http.Request, d auth.Denial) {
 			msg = "This request came from another site and was refused."
 		}
 	case http.StatusTooManyRequests:
-		secs := int((d.RetryAfter + time.Second - 1) / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		h.Set("Retry-After", strconv.Itoa(secs))
-		msg = "Too many failed attempts: try again in " + formatWait(time.Duration(secs)*time.Second) + "."
+		msg = "Too many failed attempts: try again in " + formatWait(time.Duration(d.RetrySeconds())*time.Second) + "."
 		if r.URL.Path == "/login" && !wantsJSON(r) {
 			next := r.PostFormValue("next") // read already, by the login handler
 			if !auth.LocalPath(next) {

@@ -383,15 +383,41 @@ type Denial struct {
 	LoginURL string
 }
 
-// DefaultFailure answers d: a 303 redirect to d.LoginURL when it is set;
-// otherwise d.Status with a short plain-text body, WWW-Authenticate
-// challenges for a 401, and Retry-After for a 429.
-func DefaultFailure(w http.ResponseWriter, r *http.Request, d Denial) {
-	h := w.Header()
+// RetrySeconds is d.RetryAfter in whole seconds, rounded up, at least 1:
+// the value of a 429's Retry-After header.
+func (d Denial) RetrySeconds() int { return retrySeconds(d.RetryAfter) }
+
+// SetHeaders sets on h the headers every answer to d needs, and returns
+// the status to answer with. The answer is not to be cached
+// (Cache-Control: no-store). When d.LoginURL is set, Location points there
+// and the status is 303 See Other; otherwise it is d.Status, with the
+// WWW-Authenticate challenges of a 401 and the Retry-After of a 429. A
+// FailureHandler that writes a body of its own (a page, JSON) calls it
+// first, as DefaultFailure does.
+func (d Denial) SetHeaders(h http.Header) int {
 	h.Set("Cache-Control", "no-store")
 	if d.LoginURL != "" {
 		h.Set("Location", d.LoginURL)
-		w.WriteHeader(http.StatusSeeOther)
+		return http.StatusSeeOther
+	}
+	switch d.Status {
+	case http.StatusUnauthorized:
+		for _, c := range d.Challenges {
+			h.Add("WWW-Authenticate", c)
+		}
+	case http.StatusTooManyRequests:
+		h.Set("Retry-After", strconv.Itoa(d.RetrySeconds()))
+	}
+	return d.Status
+}
+
+// DefaultFailure answers d: a 303 redirect to d.LoginURL when it is set;
+// otherwise d.Status with a short plain-text body, WWW-Authenticate
+// challenges for a 401, and Retry-After for a 429 (see Denial.SetHeaders).
+func DefaultFailure(w http.ResponseWriter, r *http.Request, d Denial) {
+	status := d.SetHeaders(w.Header())
+	if status == http.StatusSeeOther {
+		w.WriteHeader(status)
 		return
 	}
 	var msg string
@@ -399,9 +425,6 @@ func DefaultFailure(w http.ResponseWriter, r *http.Request, d Denial) {
 	case http.StatusBadRequest:
 		msg = "400 Bad Request: malformed Authorization header"
 	case http.StatusUnauthorized:
-		for _, c := range d.Challenges {
-			h.Add("WWW-Authenticate", c)
-		}
 		msg = "401 Unauthorized: authentication required"
 		if errors.Is(d.Err, ErrInvalid) {
 			msg = "401 Unauthorized: invalid credentials"
@@ -412,7 +435,6 @@ func DefaultFailure(w http.ResponseWriter, r *http.Request, d Denial) {
 			msg = "403 Forbidden: cross-origin request refused"
 		}
 	case http.StatusTooManyRequests:
-		h.Set("Retry-After", strconv.Itoa(retrySeconds(d.RetryAfter)))
 		msg = "429 Too Many Requests: too many failed attempts; try again later"
 	default:
 		msg = strconv.Itoa(d.Status) + " " + http.StatusText(d.Status)
